@@ -1,0 +1,240 @@
+"""The engine: one entry point, :meth:`Engine.tick`, performs the provider's next due action.
+
+State table (``next_action`` of the provider's open ingestion, when ``next_action_at`` passed):
+
+- ``ingest``: run a burst. Not done: interstitial, next tick after ``burst_interval``. Done:
+  sweep, then rest for ``rest_length``. Error: back off ``backoff[attempts]``.
+- ``backoff``: back to ``ingest`` (resumes from the last mark).
+- ``rest``: close the ingestion, clear older finished ones (keep the newest), open a new one.
+- ``cancel``: close as canceled and open a new one.
+- ``pause``: nothing, until an operator triggers the provider.
+
+Each step first takes the ingestion's fence; every write of the step is conditional on it.
+"""
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import structlog
+
+from catalog_ingest.binding import ProviderBinding
+from catalog_ingest.burst import BurstProgress, StopCheck, run_burst
+from catalog_ingest.clock import Clock, SystemClock
+from catalog_ingest.outcome import TickAction, TickOutcome
+from catalog_ingest.redaction import Redactor
+from catalog_ingest.repository import (
+    FencedError,
+    Ingestion,
+    IngestionRepository,
+    StopRequestedError,
+)
+from catalog_ingest.states import NextAction, Phase
+from catalog_ingest.sweep import sweep
+
+log = structlog.get_logger(__name__)
+
+
+class UnknownProviderError(KeyError):
+    """A tick or admin call named a provider the engine does not know."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _never_stop() -> bool:
+    return False
+
+
+class Engine:
+    """Drives providers through the state table; safe to run from any process."""
+
+    def __init__(
+        self,
+        repository: IngestionRepository,
+        providers: Mapping[str, ProviderBinding],
+        clock: Clock | None = None,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.repository = repository
+        self.providers = dict(providers)
+        self.clock: Clock = clock or SystemClock()
+        self.redactor = redactor or Redactor()
+
+    def binding(self, provider_name: str) -> ProviderBinding:
+        try:
+            return self.providers[provider_name]
+        except KeyError:
+            known = ", ".join(sorted(self.providers)) or "none"
+            raise UnknownProviderError(
+                f"unknown provider {provider_name!r} (configured: {known})"
+            ) from None
+
+    def tick(
+        self, provider_name: str, *, fence: int | None = None, should_stop: StopCheck = _never_stop
+    ) -> TickOutcome:
+        """Perform the provider's next action if it is due; return what was done.
+
+        ``fence`` is passed by callers that already took it (with the provider lock);
+        otherwise the tick takes a new one itself.
+        """
+        binding = self.binding(provider_name)
+        now = self.clock.now()
+        ingestion = self.repository.get_open(provider_name)
+        if ingestion is None:
+            ingestion = self.repository.open_ingestion(provider_name, now)
+        if ingestion.next_action is NextAction.PAUSE:
+            return self._outcome(TickAction.PAUSED, ingestion)
+        if ingestion.next_action_at > now:
+            return self._outcome(TickAction.NOT_DUE, ingestion)
+        try:
+            fence = fence if fence is not None else self.repository.take_fence(ingestion.id)
+            return self._step(binding, ingestion, fence, should_stop)
+        except FencedError as error:
+            log.warning("step fenced out", provider=provider_name, reason=str(error))
+            return self._outcome(TickAction.FENCED, ingestion, note=str(error))
+
+    def _step(
+        self,
+        binding: ProviderBinding,
+        ingestion: Ingestion,
+        fence: int,
+        should_stop: StopCheck,
+    ) -> TickOutcome:
+        action = ingestion.next_action
+        if action is NextAction.INGEST:
+            return self._burst(binding, ingestion, fence, should_stop)
+        if action is NextAction.BACKOFF:
+            self.repository.resume_after_backoff(ingestion.id, fence, self.clock.now())
+            return self._reload(TickAction.RESUMED, ingestion)
+        if action in (NextAction.REST, NextAction.CANCEL):
+            return self._close_and_reopen(ingestion, fence, canceled=action is NextAction.CANCEL)
+        raise RuntimeError(f"open ingestion {ingestion.id} has terminal next action {action}")
+
+    def _close_and_reopen(self, ingestion: Ingestion, fence: int, *, canceled: bool) -> TickOutcome:
+        now = self.clock.now()
+        self.repository.close(ingestion.id, fence, now, canceled=canceled)
+        self.repository.clear_finished(ingestion.provider_name)
+        opened = self.repository.open_ingestion(ingestion.provider_name, now)
+        log.info(
+            "pass canceled" if canceled else "rest completed",
+            provider=ingestion.provider_name,
+            ingestion=opened.id,
+        )
+        action = TickAction.CANCELED if canceled else TickAction.REST_COMPLETED
+        return self._outcome(action, opened)
+
+    def _burst(
+        self, binding: ProviderBinding, ingestion: Ingestion, fence: int, should_stop: StopCheck
+    ) -> TickOutcome:
+        repository, options = self.repository, binding.options
+        repository.start_burst(ingestion.id, fence, self.clock.now())
+        progress = BurstProgress(done=ingestion.phase is Phase.SWEEPING)
+        try:
+            if not progress.done:
+                progress = run_burst(repository, binding, ingestion, fence, self.clock, should_stop)
+            if not progress.done:
+                now = self.clock.now()
+                repository.set_interstitial(
+                    ingestion.id, fence, now, now + options.burst_interval_delta
+                )
+                return self._burst_outcome(TickAction.BURST, ingestion, progress)
+            result = sweep(repository, ingestion, fence, options, self.clock.now())
+            now = self.clock.now()
+            repository.set_resting(
+                ingestion.id, fence, now, now + options.rest_length_delta, result.refusal
+            )
+        except (FencedError, StopRequestedError) as error:
+            return self._stopped(ingestion, progress, error)
+        except Exception as error:
+            return self._back_off(binding, ingestion, fence, progress, error)
+        if result.refusal:
+            log.warning("sweep refused", provider=binding.name, reason=result.refusal)
+        log.info("pass completed", provider=binding.name, removed=result.removed)
+        return self._burst_outcome(
+            TickAction.PASS_COMPLETED,
+            ingestion,
+            progress,
+            removed=result.removed,
+            note=result.refusal,
+        )
+
+    def _stopped(
+        self, ingestion: Ingestion, progress: BurstProgress, error: Exception
+    ) -> TickOutcome:
+        fenced = isinstance(error, FencedError)
+        log.warning(
+            "burst fenced out" if fenced else "burst stopped on request",
+            provider=ingestion.provider_name,
+            reason=str(error),
+        )
+        action = TickAction.FENCED if fenced else TickAction.STOPPED
+        return self._burst_outcome(action, ingestion, progress, note=str(error))
+
+    def _back_off(
+        self,
+        binding: ProviderBinding,
+        ingestion: Ingestion,
+        fence: int,
+        progress: BurstProgress,
+        error: Exception,
+    ) -> TickOutcome:
+        message = self.redactor.describe_error(error)
+        now = self.clock.now()
+        current = self.repository.get(ingestion.id)
+        attempts = (current.attempts if current else ingestion.attempts) + 1
+        next_at = now + binding.options.backoff_delay(attempts)
+        log.error(
+            "burst failed",
+            provider=binding.name,
+            error=message,
+            attempts=attempts,
+            retry_at=next_at.isoformat(),
+        )
+        try:
+            self.repository.set_backoff(ingestion.id, fence, now, next_at, message)
+        except (FencedError, StopRequestedError) as stop:
+            return self._stopped(ingestion, progress, stop)
+        return self._burst_outcome(TickAction.BACKED_OFF, ingestion, progress, note=message)
+
+    def _burst_outcome(
+        self,
+        action: TickAction,
+        ingestion: Ingestion,
+        progress: BurstProgress,
+        *,
+        removed: int = 0,
+        note: str | None = None,
+    ) -> TickOutcome:
+        current = self.repository.get(ingestion.id)
+        return TickOutcome(
+            action=action,
+            provider=ingestion.provider_name,
+            ingestion_id=ingestion.id,
+            next_action_at=current.next_action_at if current else None,
+            pages=progress.pages,
+            entities=progress.entities,
+            written=progress.written,
+            rejected=progress.rejected,
+            removed=removed,
+            note=note,
+        )
+
+    def _reload(self, action: TickAction, ingestion: Ingestion) -> TickOutcome:
+        return self._outcome(action, self.repository.get(ingestion.id) or ingestion)
+
+    @staticmethod
+    def _outcome(action: TickAction, ingestion: Ingestion, note: str | None = None) -> TickOutcome:
+        return TickOutcome(
+            action=action,
+            provider=ingestion.provider_name,
+            ingestion_id=ingestion.id,
+            next_action_at=ingestion.next_action_at,
+            note=note,
+        )
+
+    def next_due(self, provider_name: str) -> datetime | None:
+        """When the provider's next action is due (``None`` when paused or never started)."""
+        ingestion = self.repository.get_open(provider_name)
+        if ingestion is None or ingestion.next_action is NextAction.PAUSE:
+            return None
+        return ingestion.next_action_at

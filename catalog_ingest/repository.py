@@ -1,0 +1,181 @@
+"""The storage interface the engine depends on, and the records it exchanges.
+
+The SQL implementation lives in the top-level ``models`` package; the engine never imports it.
+Every write a burst makes carries the burst's *fence*: the store applies it only while the
+ingestion's fence still equals it (and, for burst writes, while ``next_action`` is still
+``ingest``), so a worker that lost its lock, or whose pass an operator canceled, writes nothing.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from catalog_ingest.entities import PreparedEntity
+from catalog_ingest.provider import JSONValue
+from catalog_ingest.states import NextAction, Phase, Status
+
+
+class FencedError(RuntimeError):
+    """The ingestion's fence moved on (or the record is gone): this writer must stop."""
+
+
+class StopRequestedError(RuntimeError):
+    """An operator changed the ingestion's next action while the burst ran."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ingestion:
+    """One ingestion record (a pass of one provider)."""
+
+    id: str
+    provider_name: str
+    status: Status
+    next_action: NextAction
+    next_action_at: datetime
+    last_error: str | None
+    attempts: int
+    created_at: datetime
+    ingestion_completed_at: datetime | None
+    rest_completed_at: datetime | None
+    completion_ticket: str
+    fence: int
+    phase: Phase
+    pages: int
+    entities: int
+    rejected: int
+    removed: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageWrite:
+    """Everything one page commits, atomically."""
+
+    entities: Sequence[PreparedEntity]
+    cursor: JSONValue
+    done: bool
+    rejected: int = 0
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    """What committing a page did."""
+
+    sequence: int
+    written: int
+    """Entities inserted or changed in the provider's source records."""
+    unchanged: int
+    """Entities whose content hash matched: nothing was written for them."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemovalPlan:
+    """The sweep's arithmetic, computed in SQL."""
+
+    removed: int
+    """Entities the provider owns that this ingestion never marked."""
+    previous: int
+    """Entities the provider owned before this pass began (the guard's denominator)."""
+    marked: int
+    """Entities this ingestion marked (zero means the source looked empty)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """One committed page of an ingestion."""
+
+    sequence: int
+    cursor: JSONValue
+    created_at: datetime
+    entity_count: int
+
+
+class IngestionRepository(Protocol):
+    """Ingestion state and page storage, with intent-named transitions."""
+
+    def get_open(self, provider_name: str) -> Ingestion | None: ...
+
+    def get(self, ingestion_id: str) -> Ingestion | None: ...
+
+    def open_ingestion(
+        self, provider_name: str, now: datetime, next_action: NextAction = NextAction.INGEST
+    ) -> Ingestion:
+        """Open a new ingestion (or return the open one if another process was first)."""
+        ...
+
+    def take_fence(self, ingestion_id: str) -> int:
+        """Increment and return the fence: every older holder's writes are refused from now."""
+        ...
+
+    def start_burst(self, ingestion_id: str, fence: int, now: datetime) -> None: ...
+
+    def last_mark(self, ingestion_id: str) -> Mark | None: ...
+
+    def commit_page(
+        self, ingestion: Ingestion, fence: int, page: PageWrite, now: datetime
+    ) -> PageResult:
+        """Mark, mark entities, source/catalog upserts and progress in one transaction."""
+        ...
+
+    def set_interstitial(
+        self, ingestion_id: str, fence: int, now: datetime, next_action_at: datetime
+    ) -> None: ...
+
+    def set_backoff(
+        self, ingestion_id: str, fence: int, now: datetime, next_action_at: datetime, error: str
+    ) -> None: ...
+
+    def resume_after_backoff(self, ingestion_id: str, fence: int, now: datetime) -> None: ...
+
+    def plan_removals(self, ingestion: Ingestion) -> RemovalPlan: ...
+
+    def remove_unmarked(
+        self, ingestion: Ingestion, fence: int, after_ref: str | None, limit: int, now: datetime
+    ) -> tuple[int, str | None]:
+        """Remove up to ``limit`` unmarked entities with refs after ``after_ref``.
+
+        Returns how many were removed and the last ref examined (``None`` when none were).
+        """
+        ...
+
+    def set_resting(
+        self,
+        ingestion_id: str,
+        fence: int,
+        now: datetime,
+        next_action_at: datetime,
+        note: str | None,
+    ) -> None: ...
+
+    def close(self, ingestion_id: str, fence: int, now: datetime, *, canceled: bool) -> None: ...
+
+    def clear_finished(self, provider_name: str) -> int:
+        """Delete finished ingestions of a provider except the newest completed one."""
+        ...
+
+    def request_cancel(self, ingestion_id: str, now: datetime) -> None: ...
+
+    def make_due(
+        self, ingestion_id: str, now: datetime, next_action: NextAction | None = None
+    ) -> None: ...
+
+    def purge_provider(self, provider_name: str) -> int: ...
+
+    def purge_all(self) -> list[str]:
+        """Delete every ingestion record; return the provider names that had any."""
+        ...
+
+    def list_marks(self, ingestion_id: str) -> list[Mark]: ...
+
+    def list_ingestions(self, provider_name: str | None = None) -> list[Ingestion]: ...
+
+    def apply_delta(
+        self,
+        ingestion: Ingestion,
+        added: Sequence[PreparedEntity],
+        removed: Sequence[str],
+        now: datetime,
+    ) -> None:
+        """Apply an event: upsert and mark ``added``, delete ``removed`` from the catalog."""
+        ...

@@ -1,0 +1,1 @@
+"""Alembic environment and revisions; :func:`migrations.runner.upgrade` applies them safely."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 tables and the SQL implementation of the engine's repository."""

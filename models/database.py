@@ -1,0 +1,48 @@
+"""Database engines for PostgreSQL (psycopg 3) and SQLite (the embedded mode)."""
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+class DatabaseURLError(ValueError):
+    """A database URL this project cannot use."""
+
+
+def normalize_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` and route them to psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except Exception as error:
+        raise DatabaseURLError(f"not a database URL: {url!r} ({error})") from error
+    backend = parsed.get_backend_name()
+    if backend in {"postgres", "postgresql"}:
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    if backend == "sqlite":
+        return url
+    raise DatabaseURLError(
+        f"unsupported database {backend!r}: use postgresql://... or sqlite:///path.db"
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # Cascading deletes of marks rely on foreign keys; WAL lets readers (status, export) work
+    # while a burst writes; busy_timeout turns lock contention into waiting, not errors.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_database_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with the per-backend settings this project relies on."""
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)

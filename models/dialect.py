@@ -1,0 +1,29 @@
+"""The few places where PostgreSQL and SQLite need different SQL."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, String, Table, any_, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnClause
+
+
+def is_postgres(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+def upsert_for(connection: Connection, table: Table) -> Any:
+    """``INSERT`` construct with ``ON CONFLICT`` support for the connection's dialect."""
+    if is_postgres(connection):
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def column_in(
+    connection: Connection, column: ColumnElement[str] | ColumnClause[str], values: Sequence[str]
+) -> ColumnElement[bool]:
+    """``column IN values``: one array parameter on PostgreSQL, expanded params on SQLite."""
+    if is_postgres(connection):
+        array = bindparam("values_array", list(values), type_=postgresql.ARRAY(String()))
+        return column == any_(array)
+    return column.in_(list(values))

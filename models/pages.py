@@ -1,0 +1,161 @@
+"""Committing a page: mark, mark entities, catalog writes and progress in one transaction."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from catalog_ingest.entities import PreparedEntity
+from catalog_ingest.repository import Mark, PageResult, PageWrite
+from catalog_ingest.states import Phase
+from models.catalog_writes import fetch_hashes, remerge, upsert_source_entities
+from models.dialect import column_in, is_postgres, upsert_for
+from models.ingestion_state import explain_refusal
+from models.tables import ingestions, mark_entities, marks
+
+_PG_MARK_ENTITIES = """
+INSERT INTO ingestion_mark_entities (ingestion_id, ref, mark_id)
+SELECT %(ingestion_id)s, ref, %(mark_id)s FROM unnest(%(refs)b::text[]) AS u(ref)
+ON CONFLICT (ingestion_id, ref) DO NOTHING
+"""
+
+
+def _next_sequence(
+    connection: Connection, ingestion_id: str, fence: int, page: PageWrite, now: datetime
+) -> int:
+    """Advance the page counter under the burst's guard; the new count is the sequence."""
+    values: dict[str, Any] = {
+        "pages": ingestions.c.pages + 1,
+        "rejected": ingestions.c.rejected + page.rejected,
+        "updated_at": now,
+    }
+    if page.done:
+        values["phase"] = Phase.SWEEPING
+    sequence = connection.execute(
+        update(ingestions)
+        .where(
+            ingestions.c.id == ingestion_id,
+            ingestions.c.fence == fence,
+            ingestions.c.next_action == "ingest",
+        )
+        .values(**values)
+        .returning(ingestions.c.pages)
+    ).scalar()
+    if sequence is None:
+        raise explain_refusal(connection, ingestion_id, fence)
+    return int(sequence)
+
+
+def mark_refs(
+    connection: Connection, ingestion_id: str, mark_id: int | None, refs: Sequence[str]
+) -> int:
+    """Record refs as seen by the ingestion; returns how many were new to it."""
+    if not refs:
+        return 0
+    if is_postgres(connection):
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor:
+            cursor.execute(
+                _PG_MARK_ENTITIES,
+                {"ingestion_id": ingestion_id, "mark_id": mark_id, "refs": list(refs)},
+            )
+            return int(cursor.rowcount)
+    statement = upsert_for(connection, mark_entities).on_conflict_do_nothing()
+    rows = [{"ingestion_id": ingestion_id, "ref": ref, "mark_id": mark_id} for ref in refs]
+    return int(connection.execute(statement, rows).rowcount)
+
+
+def unmark_refs(connection: Connection, ingestion_id: str, refs: Sequence[str]) -> None:
+    """Forget refs an event removed, so the ingestion's marks match the catalog."""
+    if refs:
+        connection.execute(
+            mark_entities.delete().where(
+                mark_entities.c.ingestion_id == ingestion_id,
+                column_in(connection, mark_entities.c.ref, refs),
+            )
+        )
+
+
+def store_entities(
+    connection: Connection,
+    source: str,
+    entities: Sequence[PreparedEntity],
+    priority: int,
+    now: datetime,
+) -> int:
+    """Write the entities whose content changed; returns how many were written."""
+    stored = fetch_hashes(connection, source, [e.ref for e in entities])
+    changed = [e for e in entities if stored.get(e.ref) != e.content_hash]
+    upsert_source_entities(connection, source, changed, priority, now)
+    remerge(connection, [e.ref for e in changed], now)
+    return len(changed)
+
+
+def add_marked(connection: Connection, ingestion_id: str, count: int) -> None:
+    if count:
+        connection.execute(
+            update(ingestions)
+            .where(ingestions.c.id == ingestion_id)
+            .values(entities=ingestions.c.entities + count)
+        )
+
+
+def commit_page(
+    connection: Connection,
+    ingestion_id: str,
+    provider_name: str,
+    fence: int,
+    page: PageWrite,
+    now: datetime,
+) -> PageResult:
+    """The body of a page's transaction; the caller owns the transaction."""
+    sequence = _next_sequence(connection, ingestion_id, fence, page, now)
+    mark_id = connection.execute(
+        marks.insert()
+        .values(ingestion_id=ingestion_id, sequence=sequence, cursor=page.cursor, created_at=now)
+        .returning(marks.c.id)
+    ).scalar_one()
+    refs = [e.ref for e in page.entities]
+    add_marked(connection, ingestion_id, mark_refs(connection, ingestion_id, mark_id, refs))
+    written = store_entities(connection, provider_name, page.entities, page.priority, now)
+    return PageResult(sequence=sequence, written=written, unchanged=len(refs) - written)
+
+
+def _mark_rows(connection: Connection, ingestion_id: str) -> Any:
+    counts = (
+        select(mark_entities.c.mark_id, func.count().label("n"))
+        .where(mark_entities.c.ingestion_id == ingestion_id)
+        .group_by(mark_entities.c.mark_id)
+        .subquery()
+    )
+    return (
+        select(marks.c.sequence, marks.c.cursor, marks.c.created_at, counts.c.n)
+        .outerjoin(counts, counts.c.mark_id == marks.c.id)
+        .where(marks.c.ingestion_id == ingestion_id)
+    )
+
+
+def _to_mark(row: Any) -> Mark:
+    return Mark(
+        sequence=row.sequence, cursor=row.cursor, created_at=row.created_at, entity_count=row.n or 0
+    )
+
+
+def last_mark(connection: Connection, ingestion_id: str) -> Mark | None:
+    statement = (
+        select(marks.c.sequence, marks.c.cursor, marks.c.created_at)
+        .where(marks.c.ingestion_id == ingestion_id)
+        .order_by(marks.c.sequence.desc())
+        .limit(1)
+    )
+    row = connection.execute(statement).first()
+    if row is None:
+        return None
+    return Mark(sequence=row.sequence, cursor=row.cursor, created_at=row.created_at, entity_count=0)
+
+
+def list_marks(connection: Connection, ingestion_id: str) -> list[Mark]:
+    statement = _mark_rows(connection, ingestion_id).order_by(marks.c.sequence)
+    return [_to_mark(row) for row in connection.execute(statement)]

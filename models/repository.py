@@ -1,0 +1,189 @@
+"""The SQL implementation of :class:`catalog_ingest.repository.IngestionRepository`.
+
+Each method is one transaction. The SQL itself lives in the modules this class composes:
+``ingestion_state`` (transitions), ``pages`` (page commits and marks), ``sweep`` (removals) and
+``catalog_writes`` (the catalog).
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from catalog_ingest.entities import PreparedEntity
+from catalog_ingest.repository import Ingestion, Mark, PageResult, PageWrite, RemovalPlan
+from catalog_ingest.states import NextAction, Phase, Status
+from models import ingestion_state as state
+from models import pages, sweep
+from models.catalog_writes import delete_source_entities
+from models.tables import ingestions
+
+
+class SqlRepository:
+    """Ingestion state and catalog storage on PostgreSQL or SQLite."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get_open(self, provider_name: str) -> Ingestion | None:
+        with self.engine.connect() as connection:
+            return state.get_open(connection, provider_name)
+
+    def get(self, ingestion_id: str) -> Ingestion | None:
+        with self.engine.connect() as connection:
+            return state.get(connection, ingestion_id)
+
+    def open_ingestion(
+        self, provider_name: str, now: datetime, next_action: NextAction = NextAction.INGEST
+    ) -> Ingestion:
+        with self.engine.begin() as connection:
+            state.insert_open(connection, provider_name, now, next_action)
+            opened = state.get_open(connection, provider_name)
+        if opened is None:  # pragma: no cover - the insert or a concurrent one made it
+            raise RuntimeError(f"no open ingestion for {provider_name} after opening one")
+        return opened
+
+    def take_fence(self, ingestion_id: str) -> int:
+        with self.engine.begin() as connection:
+            return state.take_fence(connection, ingestion_id)
+
+    def start_burst(self, ingestion_id: str, fence: int, now: datetime) -> None:
+        with self.engine.begin() as connection:
+            state.guarded_update(
+                connection, ingestion_id, fence, {"status": Status.BURSTING, "updated_at": now}
+            )
+
+    def last_mark(self, ingestion_id: str) -> Mark | None:
+        with self.engine.connect() as connection:
+            return pages.last_mark(connection, ingestion_id)
+
+    def commit_page(
+        self, ingestion: Ingestion, fence: int, page: PageWrite, now: datetime
+    ) -> PageResult:
+        with self.engine.begin() as connection:
+            return pages.commit_page(
+                connection, ingestion.id, ingestion.provider_name, fence, page, now
+            )
+
+    def set_interstitial(
+        self, ingestion_id: str, fence: int, now: datetime, next_action_at: datetime
+    ) -> None:
+        values = {
+            "status": Status.INTERSTITIAL,
+            "next_action_at": next_action_at,
+            "attempts": 0,
+            "last_error": None,
+            "updated_at": now,
+        }
+        with self.engine.begin() as connection:
+            state.guarded_update(connection, ingestion_id, fence, values)
+
+    def set_backoff(
+        self, ingestion_id: str, fence: int, now: datetime, next_action_at: datetime, error: str
+    ) -> None:
+        values = {
+            "status": Status.BACKING_OFF,
+            "next_action": NextAction.BACKOFF,
+            "next_action_at": next_action_at,
+            "attempts": ingestions.c.attempts + 1,
+            "last_error": error,
+            "updated_at": now,
+        }
+        with self.engine.begin() as connection:
+            state.guarded_update(connection, ingestion_id, fence, values)
+
+    def resume_after_backoff(self, ingestion_id: str, fence: int, now: datetime) -> None:
+        values = {
+            "status": Status.INTERSTITIAL,
+            "next_action": NextAction.INGEST,
+            "next_action_at": now,
+            "updated_at": now,
+        }
+        with self.engine.begin() as connection:
+            state.guarded_update(
+                connection, ingestion_id, fence, values, require=NextAction.BACKOFF
+            )
+
+    def plan_removals(self, ingestion: Ingestion) -> RemovalPlan:
+        with self.engine.connect() as connection:
+            return sweep.plan_removals(
+                connection, ingestion.id, ingestion.provider_name, ingestion.created_at
+            )
+
+    def remove_unmarked(
+        self, ingestion: Ingestion, fence: int, after_ref: str | None, limit: int, now: datetime
+    ) -> tuple[int, str | None]:
+        with self.engine.begin() as connection:
+            state.guarded_update(connection, ingestion.id, fence, {"updated_at": now})
+            return sweep.remove_unmarked_batch(
+                connection, ingestion.id, ingestion.provider_name, after_ref, limit, now
+            )
+
+    def set_resting(
+        self,
+        ingestion_id: str,
+        fence: int,
+        now: datetime,
+        next_action_at: datetime,
+        note: str | None,
+    ) -> None:
+        values = {
+            "status": Status.RESTING,
+            "next_action": NextAction.REST,
+            "next_action_at": next_action_at,
+            "phase": Phase.DONE,
+            "attempts": 0,
+            "last_error": note,
+            "ingestion_completed_at": now,
+            "updated_at": now,
+        }
+        with self.engine.begin() as connection:
+            state.guarded_update(connection, ingestion_id, fence, values)
+
+    def close(self, ingestion_id: str, fence: int, now: datetime, *, canceled: bool) -> None:
+        with self.engine.begin() as connection:
+            state.close(connection, ingestion_id, fence, now, canceled=canceled)
+
+    def clear_finished(self, provider_name: str) -> int:
+        with self.engine.begin() as connection:
+            return state.clear_finished(connection, provider_name)
+
+    def request_cancel(self, ingestion_id: str, now: datetime) -> None:
+        with self.engine.begin() as connection:
+            state.make_due(connection, ingestion_id, now, NextAction.CANCEL)
+
+    def make_due(
+        self, ingestion_id: str, now: datetime, next_action: NextAction | None = None
+    ) -> None:
+        with self.engine.begin() as connection:
+            state.make_due(connection, ingestion_id, now, next_action)
+
+    def purge_provider(self, provider_name: str) -> int:
+        with self.engine.begin() as connection:
+            return state.purge_provider(connection, provider_name)
+
+    def purge_all(self) -> list[str]:
+        with self.engine.begin() as connection:
+            return state.purge_all(connection)
+
+    def list_marks(self, ingestion_id: str) -> list[Mark]:
+        with self.engine.connect() as connection:
+            return pages.list_marks(connection, ingestion_id)
+
+    def list_ingestions(self, provider_name: str | None = None) -> list[Ingestion]:
+        with self.engine.connect() as connection:
+            return state.list_ingestions(connection, provider_name)
+
+    def apply_delta(
+        self,
+        ingestion: Ingestion,
+        added: Sequence[PreparedEntity],
+        removed: Sequence[str],
+        now: datetime,
+    ) -> None:
+        with self.engine.begin() as connection:
+            newly = pages.mark_refs(connection, ingestion.id, None, [e.ref for e in added])
+            pages.add_marked(connection, ingestion.id, newly)
+            pages.store_entities(connection, ingestion.provider_name, added, 0, now)
+            delete_source_entities(connection, ingestion.provider_name, removed, now)
+            pages.unmark_refs(connection, ingestion.id, removed)

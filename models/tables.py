@@ -1,0 +1,152 @@
+"""Tables: ingestion state (ingestions, marks, mark entities) and the catalog.
+
+The catalog has two levels so several sources can merge without a schema change:
+``source_entities`` holds each source's (provider's) version of an entity, and
+``catalog_entities`` points at the winning source record per ref (highest priority, then
+source name). Keeping only a pointer means a first-time entity costs one body write, not two.
+"""
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+REF_LENGTH = 300
+"""kind (63) + namespace (63) + name (63) + separators, with room to spare."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class IngestionRow(Base):
+    __tablename__ = "ingestions"
+    __table_args__ = (
+        UniqueConstraint("provider_name", "completion_ticket", name="uq_ingestions_ticket"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    provider_name: Mapped[str] = mapped_column(String(63))
+    status: Mapped[str] = mapped_column(String(32))
+    next_action: Mapped[str] = mapped_column(String(32))
+    next_action_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ingestion_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rest_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completion_ticket: Mapped[str] = mapped_column(String(36))
+    fence: Mapped[int] = mapped_column(BigInteger, default=0)
+    phase: Mapped[str] = mapped_column(String(16))
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    entities: Mapped[int] = mapped_column(BigInteger, default=0)
+    rejected: Mapped[int] = mapped_column(BigInteger, default=0)
+    removed: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class MarkRow(Base):
+    __tablename__ = "ingestion_marks"
+    __table_args__ = (UniqueConstraint("ingestion_id", "sequence", name="uq_marks_sequence"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    ingestion_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("ingestions.id", ondelete="CASCADE")
+    )
+    sequence: Mapped[int] = mapped_column(Integer)
+    cursor: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MarkEntityRow(Base):
+    """A ref seen by an ingestion; mark_id is null for refs added by events."""
+
+    __tablename__ = "ingestion_mark_entities"
+    __table_args__ = (
+        ForeignKeyConstraint(["ingestion_id"], ["ingestions.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["mark_id"], ["ingestion_marks.id"], ondelete="CASCADE"),
+        Index("ix_mark_entities_mark", "mark_id"),
+    )
+
+    ingestion_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
+    mark_id: Mapped[int | None] = mapped_column(AutoId, nullable=True)
+
+
+class SourceEntityRow(Base):
+    """One source's version of an entity."""
+
+    __tablename__ = "source_entities"
+    __table_args__ = (Index("ix_source_entities_ref", "ref"),)
+
+    source: Mapped[str] = mapped_column(String(63), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(63))
+    namespace: Mapped[str] = mapped_column(String(63))
+    name: Mapped[str] = mapped_column(String(63))
+    body: Mapped[Any] = mapped_column(JSONDocument)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    needs_emit: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CatalogEntityRow(Base):
+    """The merged catalog: per ref, the winning source record and its hash."""
+
+    __tablename__ = "catalog_entities"
+
+    ref: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
+    source: Mapped[str] = mapped_column(String(63))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+ingestions = cast(Table, IngestionRow.__table__)
+marks = cast(Table, MarkRow.__table__)
+mark_entities = cast(Table, MarkEntityRow.__table__)
+source_entities = cast(Table, SourceEntityRow.__table__)
+catalog_entities = cast(Table, CatalogEntityRow.__table__)
