@@ -52,3 +52,22 @@ class ManualClock:
         """Move forward to ``when`` (no-op when it is already past)."""
         if when > self._now:
             self.advance(when - self._now)
+
+
+class FastForwardClock(SystemClock):
+    """Real time plus skipped waits: the demo runs a whole schedule without sleeping."""
+
+    def __init__(self) -> None:
+        self._skipped = 0.0
+
+    def now(self) -> datetime:
+        return super().now() + timedelta(seconds=self._skipped)
+
+    def monotonic(self) -> float:
+        return super().monotonic() + self._skipped
+
+    def skip_to(self, when: datetime) -> None:
+        """Jump forward to ``when`` instead of waiting for it."""
+        gap = (when - self.now()).total_seconds()
+        if gap > 0:
+            self._skipped += gap

@@ -22,7 +22,10 @@ def _human_duration_seconds(value: Any) -> Any:
     unknown = set(value) - set(units)
     if unknown:
         raise ValueError(f"unknown duration unit(s) {sorted(unknown)}; use {sorted(units)}")
-    return sum(float(value[unit]) * factor for unit, factor in units.items() if unit in value)
+    try:
+        return sum(float(value[unit]) * factor for unit, factor in units.items() if unit in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"duration amounts must be numbers, got {value!r}") from None
 
 
 class ProviderOptions(BaseModel):

@@ -1,0 +1,111 @@
+"""The composition root: configuration in, a wired engine out.
+
+This is the one place that chooses implementations (SQL store, providers by type, clock,
+redactor). The CLI, the Celery worker and the tests all build their runtime here.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine as Database
+
+from catalog_ingest.binding import ProviderBinding
+from catalog_ingest.clock import Clock, SystemClock
+from catalog_ingest.config import AppConfig, ConfigError, ConfigProblem, ProviderConfig
+from catalog_ingest.engine import Engine
+from catalog_ingest.provider import Provider
+from catalog_ingest.redaction import Redactor
+from catalog_ingest.synthetic import SyntheticProvider, SyntheticSource
+from migrations.runner import upgrade
+from models.database import create_database_engine
+from models.repository import SqlRepository
+
+ProviderFactory = Callable[[ProviderConfig], Provider]
+
+
+def _synthetic(config: ProviderConfig) -> Provider:
+    settings = dict(config.settings)
+    page_size = int(settings.pop("page_size", config.options.chunk_size))
+    allowed = {"entities", "seed", "body_bytes", "namespace"}
+    unknown = set(settings) - allowed
+    listed = ", ".join(sorted(allowed | {"page_size"}))
+    if unknown:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    f"providers.{config.name}.settings",
+                    ", ".join(sorted(unknown)),
+                    f"unknown synthetic setting(s); allowed: {listed}",
+                )
+            ]
+        )
+    source = SyntheticSource(
+        size=int(settings.get("entities", 1000)),
+        seed=int(settings.get("seed", 1)),
+        body_bytes=int(settings.get("body_bytes", 1500)),
+        namespace=str(settings.get("namespace", "default")),
+    )
+    return SyntheticProvider(config.name, source, page_size=page_size)
+
+
+def _unavailable(config: ProviderConfig) -> Provider:
+    raise ConfigError(
+        [
+            ConfigProblem(
+                f"providers.{config.name}.type",
+                config.type,
+                "this provider type is not available in this build (supported: synthetic)",
+            )
+        ]
+    )
+
+
+PROVIDER_TYPES: Mapping[str, ProviderFactory] = {
+    "synthetic": _synthetic,
+    "openchoreo": _unavailable,
+}
+
+
+def build_provider(config: ProviderConfig) -> Provider:
+    return PROVIDER_TYPES.get(config.type, _unavailable)(config)
+
+
+@dataclass
+class Runtime:
+    """Everything a process needs to run ingestions."""
+
+    config: AppConfig
+    database: Database
+    repository: SqlRepository
+    engine: Engine
+    redactor: Redactor
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+def build_runtime(
+    config: AppConfig,
+    *,
+    clock: Clock | None = None,
+    providers: Mapping[str, ProviderBinding] | None = None,
+    migrate: bool = True,
+    **database_options: Any,
+) -> Runtime:
+    """Wire storage, providers and the engine from configuration; migrate unless told not to.
+
+    ``providers`` replaces the configured ones (the demo and tests bring their own).
+    """
+    database = create_database_engine(config.database_url, **database_options)
+    if migrate:
+        upgrade(database)
+    if providers is None:
+        providers = {
+            pc.name: ProviderBinding(build_provider(pc), pc.options, pc.priority)
+            for pc in config.all_providers()
+        }
+    redactor = Redactor(config.secrets())
+    repository = SqlRepository(database)
+    engine = Engine(repository, providers, clock or SystemClock(), redactor)
+    return Runtime(config, database, repository, engine, redactor)

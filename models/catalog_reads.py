@@ -1,0 +1,60 @@
+"""Reading the catalog back: streamed in keyset-ordered batches, constant memory on any size."""
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from models.tables import catalog_entities, source_entities
+
+EXPORT_BATCH = 1000
+
+
+def iter_entities(
+    engine: Engine, provider: str | None = None, batch: int = EXPORT_BATCH
+) -> Iterator[dict[str, Any]]:
+    """Entities in ref order: the merged catalog, or one provider's own records."""
+    after: str | None = None
+    while True:
+        rows = _batch(engine, provider, after, batch)
+        if not rows:
+            return
+        yield from (body for _ref, body in rows)
+        after = rows[-1][0]
+
+
+def _batch(
+    engine: Engine, provider: str | None, after: str | None, batch: int
+) -> list[tuple[str, Any]]:
+    if provider is None:
+        statement = select(source_entities.c.ref, source_entities.c.body).join(
+            catalog_entities,
+            (catalog_entities.c.ref == source_entities.c.ref)
+            & (catalog_entities.c.source == source_entities.c.source),
+        )
+        order = catalog_entities.c.ref
+    else:
+        statement = select(source_entities.c.ref, source_entities.c.body).where(
+            source_entities.c.source == provider
+        )
+        order = source_entities.c.ref
+    if after is not None:
+        statement = statement.where(order > after)
+    with engine.connect() as connection:
+        result = connection.execute(statement.order_by(order).limit(batch))
+        return [(row[0], row[1]) for row in result]
+
+
+def count_by_kind(engine: Engine, provider: str | None = None) -> dict[str, int]:
+    """Entity counts per kind in the merged catalog (or one provider's records)."""
+    statement = select(source_entities.c.kind, func.count()).group_by(source_entities.c.kind)
+    if provider is None:
+        statement = statement.join(
+            catalog_entities,
+            (catalog_entities.c.ref == source_entities.c.ref)
+            & (catalog_entities.c.source == source_entities.c.source),
+        )
+    else:
+        statement = statement.where(source_entities.c.source == provider)
+    with engine.connect() as connection:
+        return {kind: int(count) for kind, count in connection.execute(statement)}
