@@ -35,6 +35,7 @@ class Redactor:
     def describe_error(self, error: BaseException) -> str:
         """``Type: message`` of an error, redacted and truncated for storage."""
         text = self.redact(f"{type(error).__name__}: {error}")
+        suffix = " ... [truncated]"
         if len(text) > MAX_ERROR_LENGTH:
-            text = text[: MAX_ERROR_LENGTH - 15] + " ... [truncated]"
+            text = text[: MAX_ERROR_LENGTH - len(suffix)] + suffix
         return text

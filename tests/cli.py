@@ -1,0 +1,23 @@
+"""Run the ``ingest`` command in a subprocess, as a user would."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_ingest(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **(env or {})}
+    environment.pop("INGEST_CONFIG", None)
+    environment.pop("INGEST_LOG_LEVEL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "catalog_ingest", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

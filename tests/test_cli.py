@@ -1,0 +1,101 @@
+"""The command line as users meet it: clear errors, exit codes, the demo and export."""
+
+import json
+from pathlib import Path
+
+import yaml
+
+from tests.cli import run_ingest
+from tests.databases import scratch_postgres_database
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_check_config_accepts_a_valid_file_with_exit_0() -> None:
+    result = run_ingest("check-config", str(FIXTURES / "reference-openchoreo.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stdout
+
+
+def test_check_config_prints_one_line_per_problem_and_exits_2() -> None:
+    result = run_ingest("check-config", str(FIXTURES / "invalid.yaml"))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) >= 3
+    assert any(line.startswith("providers[0].options.burstLength: 301") for line in lines)
+    assert "Traceback" not in result.stderr
+
+
+def test_check_config_reports_a_missing_file_in_one_line() -> None:
+    result = run_ingest("check-config", "/nonexistent/config.yaml")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "/nonexistent/config.yaml" in result.stderr
+
+
+def test_an_unsupported_database_url_is_a_one_line_error() -> None:
+    result = run_ingest("status", "--database-url", "mysql://localhost/catalog")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: unsupported database 'mysql': use postgresql://... or sqlite:///path.db"
+    )
+
+
+def test_an_unreachable_database_is_reported_without_a_traceback() -> None:
+    result = run_ingest("status", "--database-url", "postgresql://postgres@127.0.0.1:1/none")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot reach the database")
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_provider_is_a_one_line_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    result = run_ingest("trigger", "nope", "--database-url", url)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: unknown provider 'nope' (configured: none)"
+
+
+def test_demo_runs_two_passes_from_a_clean_directory_and_export_shows_the_catalog(
+    tmp_path: Path,
+) -> None:
+    result = run_ingest("demo", "--entities", "3000", "--page-size", "200", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert [p["pass_number"] for p in summary["passes"]] == [1, 2]
+    assert summary["mutations"] == {"added": 60, "changed": 90, "removed": 30}
+    assert summary["removed"] == 30
+    assert summary["total_entities"] == 3000 - 30 + 60
+    assert summary["passes"][1]["written"] == 150
+    assert "pass 1" in result.stderr
+    assert (tmp_path / "ingest-demo.db").exists()
+
+    exported = run_ingest(
+        "export", "--format", "json", "--database-url", "sqlite:///ingest-demo.db", cwd=tmp_path
+    )
+    assert exported.returncode == 0, exported.stderr
+    entities = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert len(entities) == 3030
+    kinds: dict[str, int] = {}
+    for entity in entities:
+        kinds[entity["kind"]] = kinds.get(entity["kind"], 0) + 1
+    assert kinds == summary["entities_by_kind"]
+    assert all(
+        e["metadata"]["annotations"]["backstage.io/managed-by-location"] == "provider:demo"
+        for e in entities
+    )
+    as_yaml = run_ingest("export", "--database-url", "sqlite:///ingest-demo.db", cwd=tmp_path)
+    documents = [d for d in yaml.safe_load_all(as_yaml.stdout) if d]
+    assert documents == entities
+
+
+def test_demo_runs_against_postgres_and_status_shows_the_resting_provider() -> None:
+    with scratch_postgres_database("ingest_cli") as url:
+        result = run_ingest("demo", "--entities", "1000", "--database-url", url)
+        assert result.returncode == 0, result.stderr
+        assert "catalog: 1010 entities" in result.stdout
+        status = run_ingest("status", "--json", "--database-url", url)
+        assert status.returncode == 0, status.stderr
+        [row] = json.loads(status.stdout)
+        assert row["provider"] == "demo"
+        assert row["current"]["status"] == "resting"
+        assert row["current"]["removed"] == 10
