@@ -9,6 +9,7 @@ import structlog
 from catalog_ingest.binding import ProviderBinding
 from catalog_ingest.clock import Clock
 from catalog_ingest.entities import prepare_page
+from catalog_ingest.lock import Lease, LockLostError
 from catalog_ingest.provider import BurstInfo, JSONValue, Page
 from catalog_ingest.repository import Ingestion, IngestionRepository, PageWrite
 
@@ -52,6 +53,11 @@ def _stored_cursor(page: Page) -> JSONValue:
     return orjson.loads(orjson.dumps(page.cursor)) if not page.done else None
 
 
+def _ensure_lease(lease: Lease | None) -> None:
+    if lease is not None and not lease.held():
+        raise LockLostError(f"lock on provider {lease.provider} was lost; burst stops unwritten")
+
+
 def run_burst(
     repository: IngestionRepository,
     binding: ProviderBinding,
@@ -59,9 +65,15 @@ def run_burst(
     fence: int,
     clock: Clock,
     should_stop: StopCheck,
+    lease: Lease | None = None,
+    progress: BurstProgress | None = None,
 ) -> BurstProgress:
-    """Fetch and commit pages; each page is one transaction. Raises on provider or store errors."""
-    progress = BurstProgress()
+    """Fetch and commit pages; each page is one transaction. Raises on provider or store errors.
+
+    Before each commit the lease (when there is one) must still be held: a burst that lost its
+    lock writes nothing more, even before anyone else takes the fence.
+    """
+    progress = progress or BurstProgress()
     mark = repository.last_mark(ingestion.id)
     cursor = mark.cursor if mark else None
     deadline = clock.monotonic() + binding.options.burst_length
@@ -73,6 +85,7 @@ def run_burst(
             for rejection in rejections:
                 log.warning("entity rejected", provider=binding.name, reason=rejection.reason)
             cursor = _stored_cursor(page)
+            _ensure_lease(lease)
             result = repository.commit_page(
                 ingestion,
                 fence,

@@ -12,7 +12,10 @@ State table (``next_action`` of the provider's open ingestion, when ``next_actio
 Each step first takes the ingestion's fence; every write of the step is conditional on it.
 """
 
+import os
+import socket
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
@@ -20,6 +23,7 @@ import structlog
 from catalog_ingest.binding import ProviderBinding
 from catalog_ingest.burst import BurstProgress, StopCheck, run_burst
 from catalog_ingest.clock import Clock, SystemClock
+from catalog_ingest.lock import Lease, LockLostError
 from catalog_ingest.outcome import TickAction, TickOutcome
 from catalog_ingest.redaction import Redactor
 from catalog_ingest.repository import (
@@ -45,6 +49,17 @@ def _never_stop() -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """When a burst must end early: on request, or as soon as its lease is gone."""
+
+    should_stop: StopCheck
+    lease: Lease | None
+
+    def requested(self) -> bool:
+        return self.should_stop() or (self.lease is not None and not self.lease.held())
+
+
 class Engine:
     """Drives providers through the state table; safe to run from any process."""
 
@@ -54,11 +69,13 @@ class Engine:
         providers: Mapping[str, ProviderBinding],
         clock: Clock | None = None,
         redactor: Redactor | None = None,
+        worker_id: str | None = None,
     ) -> None:
         self.repository = repository
         self.providers = dict(providers)
         self.clock: Clock = clock or SystemClock()
         self.redactor = redactor or Redactor()
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
 
     def binding(self, provider_name: str) -> ProviderBinding:
         try:
@@ -70,12 +87,16 @@ class Engine:
             ) from None
 
     def tick(
-        self, provider_name: str, *, fence: int | None = None, should_stop: StopCheck = _never_stop
+        self,
+        provider_name: str,
+        *,
+        lease: Lease | None = None,
+        should_stop: StopCheck = _never_stop,
     ) -> TickOutcome:
         """Perform the provider's next action if it is due; return what was done.
 
-        ``fence`` is passed by callers that already took it (with the provider lock);
-        otherwise the tick takes a new one itself.
+        Callers that run concurrently (Celery workers) hold the provider lock and pass its
+        ``lease``; the step then takes a new fence, which shuts out every earlier holder.
         """
         binding = self.binding(provider_name)
         now = self.clock.now()
@@ -87,22 +108,20 @@ class Engine:
         if ingestion.next_action_at > now:
             return self._outcome(TickAction.NOT_DUE, ingestion)
         try:
-            fence = fence if fence is not None else self.repository.take_fence(ingestion.id)
-            return self._step(binding, ingestion, fence, should_stop)
+            fence = self.repository.take_fence(ingestion.id)
+            return self._step(binding, ingestion, fence, Stop(should_stop, lease))
         except FencedError as error:
             log.warning("step fenced out", provider=provider_name, reason=str(error))
             return self._outcome(TickAction.FENCED, ingestion, note=str(error))
+        except StopRequestedError as error:
+            return self._outcome(TickAction.STOPPED, ingestion, note=str(error))
 
     def _step(
-        self,
-        binding: ProviderBinding,
-        ingestion: Ingestion,
-        fence: int,
-        should_stop: StopCheck,
+        self, binding: ProviderBinding, ingestion: Ingestion, fence: int, stop: "Stop"
     ) -> TickOutcome:
         action = ingestion.next_action
         if action is NextAction.INGEST:
-            return self._burst(binding, ingestion, fence, should_stop)
+            return self._burst(binding, ingestion, fence, stop)
         if action is NextAction.BACKOFF:
             self.repository.resume_after_backoff(ingestion.id, fence, self.clock.now())
             return self._reload(TickAction.RESUMED, ingestion)
@@ -124,14 +143,39 @@ class Engine:
         return self._outcome(action, opened)
 
     def _burst(
-        self, binding: ProviderBinding, ingestion: Ingestion, fence: int, should_stop: StopCheck
+        self, binding: ProviderBinding, ingestion: Ingestion, fence: int, stop: "Stop"
+    ) -> TickOutcome:
+        burst_id = self.repository.start_burst(
+            ingestion.id, fence, self.clock.now(), self.worker_id
+        )
+        progress = BurstProgress(done=ingestion.phase is Phase.SWEEPING)
+        outcome = self._run_burst(binding, ingestion, fence, stop, progress)
+        self.repository.finish_burst(
+            burst_id, self.clock.now(), outcome.action, progress.pages, progress.entities
+        )
+        return outcome
+
+    def _run_burst(
+        self,
+        binding: ProviderBinding,
+        ingestion: Ingestion,
+        fence: int,
+        stop: "Stop",
+        progress: BurstProgress,
     ) -> TickOutcome:
         repository, options = self.repository, binding.options
-        repository.start_burst(ingestion.id, fence, self.clock.now())
-        progress = BurstProgress(done=ingestion.phase is Phase.SWEEPING)
         try:
             if not progress.done:
-                progress = run_burst(repository, binding, ingestion, fence, self.clock, should_stop)
+                run_burst(
+                    repository,
+                    binding,
+                    ingestion,
+                    fence,
+                    self.clock,
+                    stop.requested,
+                    stop.lease,
+                    progress,
+                )
             if not progress.done:
                 now = self.clock.now()
                 repository.set_interstitial(
@@ -143,7 +187,7 @@ class Engine:
             repository.set_resting(
                 ingestion.id, fence, now, now + options.rest_length_delta, result.refusal
             )
-        except (FencedError, StopRequestedError) as error:
+        except (FencedError, StopRequestedError, LockLostError) as error:
             return self._stopped(ingestion, progress, error)
         except Exception as error:
             return self._back_off(binding, ingestion, fence, progress, error)
@@ -161,7 +205,7 @@ class Engine:
     def _stopped(
         self, ingestion: Ingestion, progress: BurstProgress, error: Exception
     ) -> TickOutcome:
-        fenced = isinstance(error, FencedError)
+        fenced = isinstance(error, FencedError | LockLostError)
         log.warning(
             "burst fenced out" if fenced else "burst stopped on request",
             provider=ingestion.provider_name,
@@ -192,8 +236,8 @@ class Engine:
         )
         try:
             self.repository.set_backoff(ingestion.id, fence, now, next_at, message)
-        except (FencedError, StopRequestedError) as stop:
-            return self._stopped(ingestion, progress, stop)
+        except (FencedError, StopRequestedError) as refused:
+            return self._stopped(ingestion, progress, refused)
         return self._burst_outcome(TickAction.BACKED_OFF, ingestion, progress, note=message)
 
     def _burst_outcome(

@@ -108,7 +108,15 @@ class IngestionRepository(Protocol):
         """Increment and return the fence: every older holder's writes are refused from now."""
         ...
 
-    def start_burst(self, ingestion_id: str, fence: int, now: datetime) -> None: ...
+    def start_burst(self, ingestion_id: str, fence: int, now: datetime, worker: str) -> int:
+        """Mark the ingestion bursting and record the burst; returns the burst's id."""
+        ...
+
+    def finish_burst(
+        self, burst_id: int, now: datetime, outcome: str, pages: int, entities: int
+    ) -> None:
+        """Close the burst's history record (whatever the outcome, fenced or not)."""
+        ...
 
     def last_mark(self, ingestion_id: str) -> Mark | None: ...
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from catalog_ingest.repository import FencedError, Ingestion, StopRequestedError
 from catalog_ingest.states import OPEN_TICKET, NextAction, Phase, Status
-from models.tables import ingestions
+from models.tables import bursts, ingestions
 
 
 def to_ingestion(row: Row[Any]) -> Ingestion:
@@ -128,6 +128,40 @@ def guarded_update(
         statement = statement.where(ingestions.c.next_action == require)
     if connection.execute(statement.values(**values)).rowcount != 1:
         raise explain_refusal(connection, ingestion_id, fence)
+
+
+def start_burst(
+    connection: Connection, ingestion_id: str, fence: int, now: datetime, worker: str
+) -> int:
+    guarded_update(connection, ingestion_id, fence, {"status": Status.BURSTING, "updated_at": now})
+    provider = connection.execute(
+        select(ingestions.c.provider_name).where(ingestions.c.id == ingestion_id)
+    ).scalar_one()
+    return int(
+        connection.execute(
+            bursts.insert()
+            .values(
+                ingestion_id=ingestion_id,
+                provider_name=provider,
+                fence=fence,
+                worker=worker[:200],
+                started_at=now,
+                pages=0,
+                entities=0,
+            )
+            .returning(bursts.c.id)
+        ).scalar_one()
+    )
+
+
+def finish_burst(
+    connection: Connection, burst_id: int, now: datetime, outcome: str, pages: int, entities: int
+) -> None:
+    connection.execute(
+        update(bursts)
+        .where(bursts.c.id == burst_id)
+        .values(ended_at=now, outcome=outcome, pages=pages, entities=entities)
+    )
 
 
 def close(

@@ -47,11 +47,15 @@ class SqlRepository:
         with self.engine.begin() as connection:
             return state.take_fence(connection, ingestion_id)
 
-    def start_burst(self, ingestion_id: str, fence: int, now: datetime) -> None:
+    def start_burst(self, ingestion_id: str, fence: int, now: datetime, worker: str) -> int:
         with self.engine.begin() as connection:
-            state.guarded_update(
-                connection, ingestion_id, fence, {"status": Status.BURSTING, "updated_at": now}
-            )
+            return state.start_burst(connection, ingestion_id, fence, now, worker)
+
+    def finish_burst(
+        self, burst_id: int, now: datetime, outcome: str, pages: int, entities: int
+    ) -> None:
+        with self.engine.begin() as connection:
+            state.finish_burst(connection, burst_id, now, outcome, pages, entities)
 
     def last_mark(self, ingestion_id: str) -> Mark | None:
         with self.engine.connect() as connection:

@@ -114,6 +114,26 @@ class MarkEntityRow(Base):
     mark_id: Mapped[int | None] = mapped_column(AutoId, nullable=True)
 
 
+class BurstRow(Base):
+    """History of bursts: who ran which step of which ingestion, with which fence, when."""
+
+    __tablename__ = "ingestion_bursts"
+    __table_args__ = (Index("ix_bursts_provider_started", "provider_name", "started_at"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    ingestion_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("ingestions.id", ondelete="CASCADE")
+    )
+    provider_name: Mapped[str] = mapped_column(String(63))
+    fence: Mapped[int] = mapped_column(BigInteger)
+    worker: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    entities: Mapped[int] = mapped_column(BigInteger, default=0)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+
+
 class SourceEntityRow(Base):
     """One source's version of an entity."""
 
@@ -149,4 +169,5 @@ ingestions = cast(Table, IngestionRow.__table__)
 marks = cast(Table, MarkRow.__table__)
 mark_entities = cast(Table, MarkEntityRow.__table__)
 source_entities = cast(Table, SourceEntityRow.__table__)
+bursts = cast(Table, BurstRow.__table__)
 catalog_entities = cast(Table, CatalogEntityRow.__table__)

@@ -16,6 +16,7 @@ from models.database import create_database_engine
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TABLES = (
+    "ingestion_bursts",
     "ingestion_mark_entities",
     "ingestion_marks",
     "ingestions",
