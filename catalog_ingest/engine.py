@@ -277,8 +277,12 @@ class Engine:
         )
 
     def next_due(self, provider_name: str) -> datetime | None:
-        """When the provider's next action is due (``None`` when paused or never started)."""
+        """When the provider's next action is due: now for a provider never run, ``None`` when
+        paused (only an operator's trigger or start resumes it)."""
+        self.binding(provider_name)
         ingestion = self.repository.get_open(provider_name)
-        if ingestion is None or ingestion.next_action is NextAction.PAUSE:
+        if ingestion is None:
+            return self.clock.now()
+        if ingestion.next_action is NextAction.PAUSE:
             return None
         return ingestion.next_action_at

@@ -8,14 +8,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from sqlalchemy import Engine as Database
 
 from catalog_ingest.binding import ProviderBinding
 from catalog_ingest.clock import Clock, SystemClock
 from catalog_ingest.config import AppConfig, ConfigError, ConfigProblem, ProviderConfig
 from catalog_ingest.engine import Engine
+from catalog_ingest.lock import ProviderLock
 from catalog_ingest.provider import Provider
 from catalog_ingest.redaction import Redactor
+from catalog_ingest.redis_lock import RedisProviderLock
 from catalog_ingest.synthetic import SyntheticProvider, SyntheticSource
 from migrations.runner import upgrade
 from models.database import create_database_engine
@@ -27,9 +30,10 @@ ProviderFactory = Callable[[ProviderConfig], Provider]
 def _synthetic(config: ProviderConfig) -> Provider:
     settings = dict(config.settings)
     page_size = int(settings.pop("page_size", config.options.chunk_size))
+    page_delay = float(settings.pop("page_delay_ms", 0)) / 1000
     allowed = {"entities", "seed", "body_bytes", "namespace"}
     unknown = set(settings) - allowed
-    listed = ", ".join(sorted(allowed | {"page_size"}))
+    listed = ", ".join(sorted(allowed | {"page_size", "page_delay_ms"}))
     if unknown:
         raise ConfigError(
             [
@@ -46,7 +50,7 @@ def _synthetic(config: ProviderConfig) -> Provider:
         body_bytes=int(settings.get("body_bytes", 1500)),
         namespace=str(settings.get("namespace", "default")),
     )
-    return SyntheticProvider(config.name, source, page_size=page_size)
+    return SyntheticProvider(config.name, source, page_size=page_size, page_delay=page_delay)
 
 
 def _unavailable(config: ProviderConfig) -> Provider:
@@ -80,6 +84,7 @@ class Runtime:
     repository: SqlRepository
     engine: Engine
     redactor: Redactor
+    lock: ProviderLock
 
     def close(self) -> None:
         self.database.dispose()
@@ -90,12 +95,14 @@ def build_runtime(
     *,
     clock: Clock | None = None,
     providers: Mapping[str, ProviderBinding] | None = None,
+    lock: ProviderLock | None = None,
     migrate: bool = True,
     **database_options: Any,
 ) -> Runtime:
     """Wire storage, providers and the engine from configuration; migrate unless told not to.
 
-    ``providers`` replaces the configured ones (the demo and tests bring their own).
+    ``providers`` replaces the configured ones (the demo and tests bring their own); the lock
+    defaults to the Redis lock at ``config.redis_url`` (no connection is made until it is used).
     """
     database = create_database_engine(config.database_url, **database_options)
     if migrate:
@@ -108,4 +115,6 @@ def build_runtime(
     redactor = Redactor(config.secrets())
     repository = SqlRepository(database)
     engine = Engine(repository, providers, clock or SystemClock(), redactor)
-    return Runtime(config, database, repository, engine, redactor)
+    if lock is None:
+        lock = RedisProviderLock(redis.Redis.from_url(config.redis_url))
+    return Runtime(config, database, repository, engine, redactor, lock)

@@ -6,6 +6,7 @@ a keyset position that stays valid across mutations.
 """
 
 import random
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -99,10 +100,14 @@ class SyntheticSource:
 class SyntheticProvider:
     """Walks a :class:`SyntheticSource` in pages of ``page_size``."""
 
-    def __init__(self, name: str, source: SyntheticSource, page_size: int = 500) -> None:
+    def __init__(
+        self, name: str, source: SyntheticSource, page_size: int = 500, page_delay: float = 0.0
+    ) -> None:
         self._name = name
         self.source = source
         self.page_size = page_size
+        self.page_delay = page_delay
+        """Seconds each page takes, as a slow upstream would (tests of long bursts)."""
 
     @property
     def name(self) -> str:
@@ -115,6 +120,8 @@ class SyntheticProvider:
         start = cursor["next"] if isinstance(cursor, dict) else 0
         if not isinstance(start, int):
             raise ValueError(f"synthetic cursor must hold an integer 'next', got {cursor!r}")
+        if self.page_delay:
+            time.sleep(self.page_delay)
         entities, next_index = context.page(start, self.page_size)
         done = next_index >= context.size
         return Page(done=done, entities=entities, cursor=None if done else {"next": next_index})

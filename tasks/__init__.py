@@ -1,3 +1,3 @@
-"""Thin Celery tasks (tick, burst, admin, details): each takes ids and JSON primitives and calls
-one core function from ``catalog_ingest``. They land with the distributed-execution issue.
+"""Thin Celery tasks: each takes a provider name (shown in Flower), gets its dependencies from
+the process context, calls one core function and returns a small JSON summary.
 """

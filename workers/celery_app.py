@@ -1,0 +1,66 @@
+"""The Celery application: broker, queues, routing, reliability settings, beat schedule."""
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from beat_schedule import build_beat_schedule
+from catalog_ingest.config import AppConfig, load_config
+from workers import context
+from workers.limits import BurstLimits, check_visibility_timeout
+from workers.queues import INGEST_QUEUE, TASK_QUEUES, TASK_ROUTES
+from workers.settings import WorkerSettings
+
+TASK_MODULES = ("tasks.ingest", "tasks.admin")
+
+
+def celery_settings(config: AppConfig, settings: WorkerSettings) -> dict[str, Any]:
+    limits = [
+        BurstLimits.for_options(provider.options, settings.time_limit_margin)
+        for provider in config.all_providers()
+    ]
+    check_visibility_timeout(limits, settings.visibility_timeout)
+    return {
+        "broker_url": settings.broker_url or config.redis_url,
+        # Nothing reads task results (state lives in PostgreSQL): no result backend at all.
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_queues": TASK_QUEUES,
+        "task_default_queue": INGEST_QUEUE,
+        "task_routes": TASK_ROUTES,
+        # Long tasks: a worker reserves one message at a time, so a busy process never sits
+        # on ticks another process could run.
+        "worker_prefetch_multiplier": 1,
+        # Bursts are acked late (per task): an operator's admin task lost with its worker is
+        # redelivered rather than forgotten; see tasks/ for which tasks opt in.
+        "task_reject_on_worker_lost": True,
+        # Redis redelivers unacked messages after this; it must outlive every lock TTL.
+        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout},
+        "broker_connection_retry_on_startup": True,
+        # Flower sees every task, including when it was sent.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_hijack_root_logger": False,
+        "beat_schedule": build_beat_schedule(config),
+        "imports": TASK_MODULES,
+    }
+
+
+def create_app(
+    config: AppConfig | None = None, settings: WorkerSettings | None = None, **overrides: Any
+) -> Celery:
+    """A configured Celery app; ``overrides`` win (the embedded mode's in-memory broker)."""
+    config = config or load_config()
+    settings = settings or WorkerSettings()
+    app = Celery("catalog_ingest")
+    app.conf.update({**celery_settings(config, settings), **overrides})
+    return app
+
+
+@worker_process_init.connect
+def _fresh_context_per_process(**_: Any) -> None:
+    """Forked pool processes must not share the parent's connections: rebuild lazily."""
+    context.install(None)

@@ -1,0 +1,23 @@
+"""Worker-process settings (pydantic-settings), on top of the application config file."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerSettings(BaseSettings):
+    """Celery-side knobs; environment variables ``INGEST_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore")
+
+    broker_url: str | None = Field(
+        None, description="Celery broker; defaults to the config's redis_url."
+    )
+    time_limit_margin: float = Field(
+        15.0, ge=1, le=600, description="Seconds between burst length, soft, hard limit, lock TTL."
+    )
+    visibility_timeout: int = Field(
+        3600, ge=60, description="Redis transport: seconds before an unacked task is redelivered."
+    )
+    tick_expires: float | None = Field(
+        None, description="Override the expiry of ticks (default: the provider's interval)."
+    )
