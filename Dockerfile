@@ -6,5 +6,6 @@ COPY models models
 COPY migrations migrations
 COPY workers workers
 COPY tasks tasks
+COPY cli cli
 RUN pip install --no-cache-dir .
 ENTRYPOINT ["ingest"]

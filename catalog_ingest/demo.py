@@ -1,12 +1,13 @@
-"""The embedded demo: two passes of a synthetic source, with upstream changes in between.
+"""The demo: two passes of a synthetic source, with upstream changes in between.
 
-Runs the real engine and store in one process (SQLite by default); waits between bursts and the
-rest are skipped with a fast-forward clock rather than slept through.
+The dataset, the mutations and the summary live here; *how* a pass is driven is injected: the
+CLI drives it through the embedded Celery worker (``workers.demo``), and
+:func:`engine_pass_runner` drives the engine directly (tests of the core, no Celery).
 """
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -15,14 +16,16 @@ from catalog_ingest.binding import ProviderBinding
 from catalog_ingest.clock import FastForwardClock
 from catalog_ingest.config import AppConfig
 from catalog_ingest.engine import Engine
+from catalog_ingest.lock import InProcessProviderLock
 from catalog_ingest.options import ProviderOptions
-from catalog_ingest.outcome import TickAction, TickOutcome
-from catalog_ingest.runtime import build_runtime
+from catalog_ingest.outcome import TickAction
+from catalog_ingest.runtime import Runtime, build_runtime
 from catalog_ingest.synthetic import SyntheticProvider, SyntheticSource
 from models.catalog_reads import count_by_kind
 
 DEMO_PROVIDER = "demo"
 MAX_TICKS_PER_PASS = 100_000
+STEP_ACTIONS = {TickAction.BURST, TickAction.PASS_COMPLETED, TickAction.BACKED_OFF}
 
 
 @dataclass
@@ -36,6 +39,14 @@ class PassSummary:
     removed: int = 0
     seconds: float = 0.0
     note: str | None = None
+
+    def add(self, outcome: Mapping[str, Any]) -> None:
+        """Count one step's outcome (a ``TickOutcome`` as a dict)."""
+        if outcome["action"] in STEP_ACTIONS:
+            self.bursts += 1
+        for key in ("pages", "entities", "written", "rejected", "removed"):
+            setattr(self, key, getattr(self, key) + int(outcome.get(key) or 0))
+        self.note = outcome.get("note") or self.note
 
 
 @dataclass
@@ -55,42 +66,49 @@ class DemoSummary:
 
 
 Progress = Callable[[str], None]
+PassRunner = Callable[[PassSummary], None]
+"""Drives one pass to completion, adding every step's outcome to the summary."""
 
 
-def _run_pass(
-    engine: Engine, clock: FastForwardClock, number: int, progress: Progress
-) -> PassSummary:
-    summary = PassSummary(number)
-    started = time.monotonic()
-    for _ in range(MAX_TICKS_PER_PASS):
-        outcome = engine.tick(DEMO_PROVIDER)
-        _accumulate(summary, outcome)
-        if outcome.action is TickAction.PASS_COMPLETED:
-            break
-        if outcome.action is TickAction.BACKED_OFF:
-            progress(f"pass {number}: burst failed, backing off: {outcome.note}")
-        if outcome.action is TickAction.BURST:
-            progress(f"pass {number}: {summary.pages} pages, {summary.entities} entities so far")
-        if outcome.next_action_at is not None:
-            clock.skip_to(outcome.next_action_at)
-    else:
-        raise RuntimeError(f"pass {number} did not complete within {MAX_TICKS_PER_PASS} ticks")
-    summary.seconds = round(time.monotonic() - started, 3)
-    return summary
+@dataclass
+class DemoSetup:
+    runtime: Runtime
+    source: SyntheticSource
+    clock: FastForwardClock
 
 
-def _accumulate(summary: PassSummary, outcome: TickOutcome) -> None:
-    if outcome.action in (TickAction.BURST, TickAction.PASS_COMPLETED):
-        summary.bursts += 1
-    summary.pages += outcome.pages
-    summary.entities += outcome.entities
-    summary.written += outcome.written
-    summary.rejected += outcome.rejected
-    summary.removed += outcome.removed
-    summary.note = outcome.note or summary.note
+def demo_setup(database_url: str, entities: int, page_size: int, seed: int = 1) -> DemoSetup:
+    """A runtime with the demo's synthetic provider, an in-process lock and a fast clock."""
+    clock = FastForwardClock()
+    source = SyntheticSource(size=entities, seed=seed)
+    options = ProviderOptions(burst_length=1, burst_interval=5, rest_length=1)
+    binding = ProviderBinding(SyntheticProvider(DEMO_PROVIDER, source, page_size), options)
+    runtime = build_runtime(
+        AppConfig(database_url=database_url),
+        clock=clock,
+        providers={DEMO_PROVIDER: binding},
+        lock=InProcessProviderLock(),
+    )
+    return DemoSetup(runtime, source, clock)
 
 
-def _mutate(source: SyntheticSource, seed: int) -> dict[str, int]:
+def engine_pass_runner(engine: Engine, clock: FastForwardClock) -> PassRunner:
+    """Drive passes by calling the engine directly, skipping waits."""
+
+    def run_pass(summary: PassSummary) -> None:
+        for _ in range(MAX_TICKS_PER_PASS):
+            outcome = engine.tick(DEMO_PROVIDER)
+            summary.add(asdict(outcome))
+            if outcome.action is TickAction.PASS_COMPLETED:
+                return
+            if outcome.next_action_at is not None:
+                clock.skip_to(outcome.next_action_at)
+        raise RuntimeError(f"pass did not complete within {MAX_TICKS_PER_PASS} ticks")
+
+    return run_pass
+
+
+def mutate(source: SyntheticSource, seed: int) -> dict[str, int]:
     """Upstream changes between the passes: 2% added, 3% changed, 1% removed."""
     rng = random.Random(seed)
     changed = source.sample(max(1, source.size * 3 // 100), rng)
@@ -101,34 +119,30 @@ def _mutate(source: SyntheticSource, seed: int) -> dict[str, int]:
     return {"added": len(added), "changed": len(changed), "removed": len(removed)}
 
 
-def run_demo(
-    database_url: str,
-    entities: int = 20_000,
-    page_size: int = 500,
-    seed: int = 1,
-    progress: Progress = lambda _line: None,
-) -> DemoSummary:
-    """Run two passes with upstream changes in between; return what happened."""
+def _timed_pass(number: int, run_pass: PassRunner) -> PassSummary:
+    summary = PassSummary(number)
     started = time.monotonic()
-    clock = FastForwardClock()
-    source = SyntheticSource(size=entities, seed=seed)
-    options = ProviderOptions(burst_length=1, burst_interval=5, rest_length=1)
-    binding = ProviderBinding(SyntheticProvider(DEMO_PROVIDER, source, page_size), options)
-    runtime = build_runtime(
-        AppConfig(database_url=database_url), clock=clock, providers={DEMO_PROVIDER: binding}
-    )
-    try:
-        admin.reset(runtime.repository, DEMO_PROVIDER, clock.now())
-        summary = DemoSummary(database_url=database_url, provider=DEMO_PROVIDER)
-        progress(f"pass 1: ingesting {entities} synthetic entities into {database_url}")
-        summary.passes.append(_run_pass(runtime.engine, clock, 1, progress))
-        summary.mutations = _mutate(source, seed)
-        progress(f"upstream changed: {summary.mutations}; starting pass 2")
-        admin.start(runtime.repository, DEMO_PROVIDER, clock.now())
-        summary.passes.append(_run_pass(runtime.engine, clock, 2, progress))
-        summary.entities_by_kind = count_by_kind(runtime.database)
-        summary.removed = sum(p.removed for p in summary.passes)
-        summary.duration_seconds = round(time.monotonic() - started, 3)
-        return summary
-    finally:
-        runtime.close()
+    run_pass(summary)
+    summary.seconds = round(time.monotonic() - started, 3)
+    return summary
+
+
+def run_demo(
+    setup: DemoSetup, run_pass: PassRunner, progress: Progress = lambda _line: None, seed: int = 1
+) -> DemoSummary:
+    """Two passes with upstream changes in between; returns what happened."""
+    started = time.monotonic()
+    runtime, source = setup.runtime, setup.source
+    url = runtime.config.database_url
+    admin.reset(runtime.repository, DEMO_PROVIDER, setup.clock.now())
+    summary = DemoSummary(database_url=url, provider=DEMO_PROVIDER)
+    progress(f"pass 1: ingesting {source.size} synthetic entities into {url}")
+    summary.passes.append(_timed_pass(1, run_pass))
+    summary.mutations = mutate(source, seed)
+    progress(f"upstream changed: {summary.mutations}; starting pass 2")
+    admin.start(runtime.repository, DEMO_PROVIDER, setup.clock.now())
+    summary.passes.append(_timed_pass(2, run_pass))
+    summary.entities_by_kind = count_by_kind(runtime.database)
+    summary.removed = sum(p.removed for p in summary.passes)
+    summary.duration_seconds = round(time.monotonic() - started, 3)
+    return summary

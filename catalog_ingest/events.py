@@ -18,11 +18,6 @@ from catalog_ingest.repository import IngestionRepository
 log = structlog.get_logger(__name__)
 
 
-def handles_topic(binding: ProviderBinding, topic: str) -> bool:
-    provider = binding.provider
-    return isinstance(provider, EventHandler) and topic in provider.supports_event_topics()
-
-
 def apply_event(
     repository: IngestionRepository,
     binding: ProviderBinding,
@@ -42,5 +37,5 @@ def apply_event(
     prepared, rejections = prepare_page(result.added, binding.name)
     for rejection in rejections:
         log.warning("event entity rejected", provider=binding.name, reason=rejection.reason)
-    repository.apply_delta(ingestion, prepared, list(result.removed), now)
+    repository.apply_delta(ingestion, prepared, list(result.removed), binding.priority, now)
     return result

@@ -76,7 +76,8 @@ class RemovalPlan:
     removed: int
     """Entities the provider owns that this ingestion never marked."""
     previous: int
-    """Entities the provider owned before this pass began (the guard's denominator)."""
+    """Entities the provider owned before this pass marked anything (the guard's denominator):
+    the removed ones plus those the pass marked that already existed."""
     marked: int
     """Entities this ingestion marked (zero means the source looked empty)."""
 
@@ -183,6 +184,7 @@ class IngestionRepository(Protocol):
         ingestion: Ingestion,
         added: Sequence[PreparedEntity],
         removed: Sequence[str],
+        priority: int,
         now: datetime,
     ) -> None:
         """Apply an event: upsert and mark ``added``, delete ``removed`` from the catalog."""

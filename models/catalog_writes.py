@@ -20,7 +20,8 @@ _SQLITE_CHUNK = 500
 """Stay far below SQLite's bound-parameter limit."""
 
 _PG_FETCH_HASHES = """
-SELECT ref, content_hash FROM source_entities WHERE source = %(source)s AND ref = ANY(%(refs)b)
+SELECT ref, content_hash, priority FROM source_entities
+WHERE source = %(source)s AND ref = ANY(%(refs)b)
 """
 
 _PG_UPSERT_SOURCE = """
@@ -44,23 +45,29 @@ def _driver_connection(connection: Connection) -> Any:
     return connection.connection.driver_connection
 
 
-def fetch_hashes(connection: Connection, source: str, refs: Sequence[str]) -> dict[str, str]:
-    """Stored content hashes of ``source``'s records among ``refs``."""
+StoredVersion = tuple[str, int]
+"""(content hash, priority) of a stored source record."""
+
+
+def fetch_versions(
+    connection: Connection, source: str, refs: Sequence[str]
+) -> dict[str, StoredVersion]:
+    """Stored hash and priority of ``source``'s records among ``refs``."""
     if not refs:
         return {}
     if is_postgres(connection):
         with _driver_connection(connection).cursor() as cursor:
             cursor.execute(_PG_FETCH_HASHES, {"source": source, "refs": list(refs)})
-            return dict(cursor.fetchall())
-    found: dict[str, str] = {}
+            return {ref: (content_hash, priority) for ref, content_hash, priority in cursor}
+    found: dict[str, StoredVersion] = {}
     for start in range(0, len(refs), _SQLITE_CHUNK):
         chunk = refs[start : start + _SQLITE_CHUNK]
         rows = connection.execute(
-            select(source_entities.c.ref, source_entities.c.content_hash).where(
-                source_entities.c.source == source, source_entities.c.ref.in_(chunk)
-            )
+            select(
+                source_entities.c.ref, source_entities.c.content_hash, source_entities.c.priority
+            ).where(source_entities.c.source == source, source_entities.c.ref.in_(chunk))
         )
-        found.update((ref, content_hash) for ref, content_hash in rows)
+        found.update((ref, (content_hash, priority)) for ref, content_hash, priority in rows)
     return found
 
 

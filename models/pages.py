@@ -1,6 +1,6 @@
 """Committing a page: mark, mark entities, catalog writes and progress in one transaction."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -9,14 +9,20 @@ from sqlalchemy import Connection, func, select, update
 from catalog_ingest.entities import PreparedEntity
 from catalog_ingest.repository import Mark, PageResult, PageWrite
 from catalog_ingest.states import Phase
-from models.catalog_writes import fetch_hashes, remerge, upsert_source_entities
+from models.catalog_writes import (
+    StoredVersion,
+    fetch_versions,
+    remerge,
+    upsert_source_entities,
+)
 from models.dialect import column_in, is_postgres, upsert_for
 from models.ingestion_state import explain_refusal
 from models.tables import ingestions, mark_entities, marks
 
 _PG_MARK_ENTITIES = """
-INSERT INTO ingestion_mark_entities (ingestion_id, ref, mark_id)
-SELECT %(ingestion_id)s, ref, %(mark_id)s FROM unnest(%(refs)b::text[]) AS u(ref)
+INSERT INTO ingestion_mark_entities (ingestion_id, ref, mark_id, existed)
+SELECT %(ingestion_id)s, ref, %(mark_id)s, existed
+FROM unnest(%(refs)b::text[], %(existed)b::bool[]) AS u(ref, existed)
 ON CONFLICT (ingestion_id, ref) DO NOTHING
 """
 
@@ -48,22 +54,39 @@ def _next_sequence(
 
 
 def mark_refs(
-    connection: Connection, ingestion_id: str, mark_id: int | None, refs: Sequence[str]
+    connection: Connection,
+    ingestion_id: str,
+    mark_id: int | None,
+    refs: Sequence[str],
+    stored: Mapping[str, StoredVersion],
 ) -> int:
-    """Record refs as seen by the ingestion; returns how many were new to it."""
+    """Record refs as seen by the ingestion; returns how many were new to it.
+
+    ``stored`` tells which refs the provider already owned: they count towards the sweep
+    guard's denominator ("previous entities"), without comparing timestamps.
+    """
     if not refs:
         return 0
+    existed = [ref in stored for ref in refs]
     if is_postgres(connection):
         driver = connection.connection.driver_connection
         assert driver is not None
         with driver.cursor() as cursor:
             cursor.execute(
                 _PG_MARK_ENTITIES,
-                {"ingestion_id": ingestion_id, "mark_id": mark_id, "refs": list(refs)},
+                {
+                    "ingestion_id": ingestion_id,
+                    "mark_id": mark_id,
+                    "refs": list(refs),
+                    "existed": existed,
+                },
             )
             return int(cursor.rowcount)
     statement = upsert_for(connection, mark_entities).on_conflict_do_nothing()
-    rows = [{"ingestion_id": ingestion_id, "ref": ref, "mark_id": mark_id} for ref in refs]
+    rows = [
+        {"ingestion_id": ingestion_id, "ref": ref, "mark_id": mark_id, "existed": flag}
+        for ref, flag in zip(refs, existed, strict=True)
+    ]
     return int(connection.execute(statement, rows).rowcount)
 
 
@@ -84,13 +107,29 @@ def store_entities(
     entities: Sequence[PreparedEntity],
     priority: int,
     now: datetime,
+    stored: Mapping[str, StoredVersion],
 ) -> int:
-    """Write the entities whose content changed; returns how many were written."""
-    stored = fetch_hashes(connection, source, [e.ref for e in entities])
-    changed = [e for e in entities if stored.get(e.ref) != e.content_hash]
+    """Write the entities that are new or changed (content or priority); returns how many."""
+    changed = [e for e in entities if stored.get(e.ref) != (e.content_hash, priority)]
     upsert_source_entities(connection, source, changed, priority, now)
     remerge(connection, [e.ref for e in changed], now)
     return len(changed)
+
+
+def mark_and_store(
+    connection: Connection,
+    ingestion_id: str,
+    mark_id: int | None,
+    source: str,
+    entities: Sequence[PreparedEntity],
+    priority: int,
+    now: datetime,
+) -> int:
+    """Mark the entities into the ingestion and write what changed; returns how many written."""
+    refs = [e.ref for e in entities]
+    stored = fetch_versions(connection, source, refs)
+    add_marked(connection, ingestion_id, mark_refs(connection, ingestion_id, mark_id, refs, stored))
+    return store_entities(connection, source, entities, priority, now, stored)
 
 
 def add_marked(connection: Connection, ingestion_id: str, count: int) -> None:
@@ -117,10 +156,10 @@ def commit_page(
         .values(ingestion_id=ingestion_id, sequence=sequence, cursor=page.cursor, created_at=now)
         .returning(marks.c.id)
     ).scalar_one()
-    refs = [e.ref for e in page.entities]
-    add_marked(connection, ingestion_id, mark_refs(connection, ingestion_id, mark_id, refs))
-    written = store_entities(connection, provider_name, page.entities, page.priority, now)
-    return PageResult(sequence=sequence, written=written, unchanged=len(refs) - written)
+    written = mark_and_store(
+        connection, ingestion_id, mark_id, provider_name, page.entities, page.priority, now
+    )
+    return PageResult(sequence=sequence, written=written, unchanged=len(page.entities) - written)
 
 
 def _mark_rows(connection: Connection, ingestion_id: str) -> Any:

@@ -110,9 +110,7 @@ class SqlRepository:
 
     def plan_removals(self, ingestion: Ingestion) -> RemovalPlan:
         with self.engine.connect() as connection:
-            return sweep.plan_removals(
-                connection, ingestion.id, ingestion.provider_name, ingestion.created_at
-            )
+            return sweep.plan_removals(connection, ingestion.id, ingestion.provider_name)
 
     def remove_unmarked(
         self, ingestion: Ingestion, fence: int, after_ref: str | None, limit: int, now: datetime
@@ -183,11 +181,12 @@ class SqlRepository:
         ingestion: Ingestion,
         added: Sequence[PreparedEntity],
         removed: Sequence[str],
+        priority: int,
         now: datetime,
     ) -> None:
         with self.engine.begin() as connection:
-            newly = pages.mark_refs(connection, ingestion.id, None, [e.ref for e in added])
-            pages.add_marked(connection, ingestion.id, newly)
-            pages.store_entities(connection, ingestion.provider_name, added, 0, now)
+            pages.mark_and_store(
+                connection, ingestion.id, None, ingestion.provider_name, added, priority, now
+            )
             delete_source_entities(connection, ingestion.provider_name, removed, now)
             pages.unmark_refs(connection, ingestion.id, removed)

@@ -8,7 +8,7 @@ a worker never holds more than one batch of refs.
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, case, func, select, update
 
 from catalog_ingest.repository import RemovalPlan
 from models.catalog_writes import delete_source_entities
@@ -27,22 +27,19 @@ def _unmarked(ingestion_id: str, provider_name: str):  # type: ignore[no-untyped
     return select(source_entities.c.ref).where(source_entities.c.source == provider_name, ~marked)
 
 
-def plan_removals(
-    connection: Connection, ingestion_id: str, provider_name: str, started_at: datetime
-) -> RemovalPlan:
+def plan_removals(connection: Connection, ingestion_id: str, provider_name: str) -> RemovalPlan:
+    """Counts for the guards. Everything unmarked existed before the pass (whatever the pass
+    created it also marked), so previous = removed + marked refs flagged as pre-existing."""
     removed_query = _unmarked(ingestion_id, provider_name).subquery()
     removed = connection.execute(select(func.count()).select_from(removed_query)).scalar_one()
-    previous = connection.execute(
-        select(func.count())
-        .select_from(source_entities)
-        .where(source_entities.c.source == provider_name, source_entities.c.created_at < started_at)
-    ).scalar_one()
-    marked = connection.execute(
-        select(func.count())
+    marked, kept = connection.execute(
+        select(
+            func.count(), func.coalesce(func.sum(case((mark_entities.c.existed, 1), else_=0)), 0)
+        )
         .select_from(mark_entities)
         .where(mark_entities.c.ingestion_id == ingestion_id)
-    ).scalar_one()
-    return RemovalPlan(removed=int(removed), previous=int(previous), marked=int(marked))
+    ).one()
+    return RemovalPlan(removed=int(removed), previous=int(removed) + int(kept), marked=int(marked))
 
 
 def remove_unmarked_batch(

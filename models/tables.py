@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -100,7 +101,7 @@ class MarkRow(Base):
 
 
 class MarkEntityRow(Base):
-    """A ref seen by an ingestion; mark_id is null for refs added by events."""
+    """A ref seen by an ingestion; ``mark_id`` is null for refs added by events."""
 
     __tablename__ = "ingestion_mark_entities"
     __table_args__ = (
@@ -112,6 +113,8 @@ class MarkEntityRow(Base):
     ingestion_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     ref: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
     mark_id: Mapped[int | None] = mapped_column(AutoId, nullable=True)
+    existed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The provider already owned this ref when the pass marked it (the guard's denominator)."""
 
 
 class BurstRow(Base):

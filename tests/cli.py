@@ -13,7 +13,7 @@ def run_ingest(
     environment.pop("INGEST_CONFIG", None)
     environment.pop("INGEST_LOG_LEVEL", None)
     return subprocess.run(
-        [sys.executable, "-m", "catalog_ingest", *args],
+        [sys.executable, "-m", "cli", *args],
         cwd=cwd,
         env=environment,
         capture_output=True,

@@ -21,7 +21,7 @@ EXPECTED_TABLES = {
 
 
 def _migrate_concurrently(url: str, processes: int = 4) -> list[subprocess.CompletedProcess[str]]:
-    command = [sys.executable, "-m", "catalog_ingest", "migrate", "--database-url", url]
+    command = [sys.executable, "-m", "cli", "migrate", "--database-url", url]
     running = [
         subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(processes)

@@ -3,11 +3,9 @@
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
 
 from beat_schedule import build_beat_schedule
 from catalog_ingest.config import AppConfig, load_config
-from workers import context
 from workers.limits import BurstLimits, check_visibility_timeout
 from workers.queues import INGEST_QUEUE, TASK_QUEUES, TASK_ROUTES
 from workers.settings import WorkerSettings
@@ -58,9 +56,3 @@ def create_app(
     app = Celery("catalog_ingest")
     app.conf.update({**celery_settings(config, settings), **overrides})
     return app
-
-
-@worker_process_init.connect
-def _fresh_context_per_process(**_: Any) -> None:
-    """Forked pool processes must not share the parent's connections: rebuild lazily."""
-    context.install(None)

@@ -1,10 +1,11 @@
 """The per-process context tasks get their dependencies from (arq-style).
 
-Built lazily on first use in each worker process (after the prefork fork, so database pools and
-Redis connections are never shared across processes); the embedded mode and tests install their
-own with :func:`install`.
+Built lazily on first use in each worker process: a context built (or installed) in another
+process id is never used, so prefork children never share the parent's database pool or Redis
+connections. The embedded mode and tests install their own with :func:`install`.
 """
 
+import os
 import threading
 from dataclasses import dataclass
 
@@ -26,9 +27,10 @@ class WorkerContext:
 
 
 class _Slot:
-    """This process's context (one per process; replaced with :func:`install`)."""
+    """This process's context; a forked child (another pid) builds its own."""
 
     context: WorkerContext | None = None
+    pid: int | None = None
     guard = threading.Lock()
 
 
@@ -40,14 +42,16 @@ def build_context(config: AppConfig | None = None) -> WorkerContext:
 
 def get_context() -> WorkerContext:
     with _Slot.guard:
-        if _Slot.context is None:
-            _Slot.context = build_context()
+        if _Slot.context is None or _Slot.pid != os.getpid():
+            _Slot.context, _Slot.pid = build_context(), os.getpid()
         return _Slot.context
 
 
 def install(context: WorkerContext | None) -> None:
-    """Use ``context`` in this process (``None`` forgets it: rebuilt on next use)."""
+    """Use ``context`` in this process (``None`` forgets it: rebuilt on next use).
+
+    The previous context is dropped, not closed: after a fork its connections belong to the
+    parent, and an installed context belongs to whoever built it.
+    """
     with _Slot.guard:
-        previous, _Slot.context = _Slot.context, context
-    if previous is not None and previous is not context:
-        previous.runtime.close()
+        _Slot.context, _Slot.pid = context, os.getpid()

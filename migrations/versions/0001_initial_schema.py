@@ -96,6 +96,7 @@ def upgrade() -> None:
         sa.Column("ingestion_id", sa.String(length=36), nullable=False),
         sa.Column("ref", sa.String(length=300), nullable=False),
         sa.Column("mark_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("existed", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.ForeignKeyConstraint(["ingestion_id"], ["ingestions.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["mark_id"], ["ingestion_marks.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("ingestion_id", "ref"),

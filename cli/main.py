@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from catalog_ingest import admin
 from catalog_ingest.config import AppConfig, ConfigError, check_config, load_config
-from catalog_ingest.demo import run_demo
+from catalog_ingest.demo import DemoSummary, Progress, demo_setup, run_demo
 from catalog_ingest.engine import UnknownProviderError
 from catalog_ingest.export import ExportFormat, write_entities
 from catalog_ingest.logs import configure_logging
@@ -22,6 +22,8 @@ from catalog_ingest.status import render_status, status_rows
 from migrations.runner import upgrade
 from models.catalog_reads import iter_entities
 from models.database import DatabaseURLError, create_database_engine
+from workers.demo import celery_pass_runner
+from workers.embedded import embedded
 
 app = typer.Typer(
     help="Incremental ingestion of a software catalog (Backstage entities).",
@@ -85,14 +87,25 @@ def demo(
     page_size: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Embedded demo: two passes over a synthetic source with upstream changes in between."""
+    """Embedded demo: two passes over a synthetic source with upstream changes in between.
+
+    Runs the real tasks on an in-process Celery worker and broker (one process, no servers).
+    """
     configure_logging("WARNING")
-    summary = run_demo(
-        database_url, entities, page_size, progress=lambda line: err.print(line, highlight=False)
-    )
+    setup = demo_setup(database_url, entities, page_size)
+    progress: Progress = lambda line: err.print(line, highlight=False)  # noqa: E731
+    try:
+        with embedded(setup.runtime) as scheduler:
+            summary = run_demo(setup, celery_pass_runner(scheduler, progress), progress)
+    finally:
+        setup.runtime.close()
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
         return
+    _print_demo_summary(summary, database_url)
+
+
+def _print_demo_summary(summary: DemoSummary, database_url: str) -> None:
     for item in summary.passes:
         typer.echo(
             f"pass {item.pass_number}: {item.pages} pages, {item.entities} entities "
@@ -102,8 +115,8 @@ def demo(
     kinds = ", ".join(f"{k}: {n}" for k, n in sorted(summary.entities_by_kind.items()))
     typer.echo(f"catalog: {sum(summary.entities_by_kind.values())} entities ({kinds})")
     typer.echo(
-        f"took {summary.duration_seconds:.1f}s; see it with: ingest export "
-        f"--database-url {database_url}"
+        f"took {summary.duration_seconds:.1f}s; see it with: "
+        f"ingest export --database-url {database_url}"
     )
 
 
