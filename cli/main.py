@@ -2,63 +2,41 @@
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from kombu.exceptions import OperationalError as KombuOperationalError
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
-from catalog_ingest import admin
-from catalog_ingest.config import AppConfig, ConfigError, check_config, load_config
+from catalog_ingest.config import ConfigError, check_config
 from catalog_ingest.demo import DemoSummary, Progress, demo_setup, run_demo
 from catalog_ingest.engine import UnknownProviderError
 from catalog_ingest.export import ExportFormat, write_entities
 from catalog_ingest.logs import configure_logging
 from catalog_ingest.redaction import Redactor
-from catalog_ingest.runtime import Runtime, build_runtime
 from catalog_ingest.status import render_status, status_rows
+from cli.common import (
+    ConfigOption,
+    DatabaseOption,
+    ProviderArgument,
+    app,
+    err,
+    load,
+    runtime_for,
+)
 from migrations.runner import upgrade
 from models.catalog_reads import iter_entities
 from models.database import DatabaseURLError, create_database_engine
 from workers.demo import celery_pass_runner
 from workers.embedded import embedded
 
-app = typer.Typer(
-    help="Incremental ingestion of a software catalog (Backstage entities).",
-    no_args_is_help=True,
-    add_completion=False,
-)
-err = Console(stderr=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", envvar="INGEST_CONFIG", help="YAML configuration file."),
-]
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Overrides the configured database (DATABASE_URL)."),
-]
-ProviderArgument = Annotated[str, typer.Argument(help="Provider name, as configured.")]
-
-
-def _config(path: Path | None, database_url: str | None = None) -> AppConfig:
-    config = load_config(path)
-    if database_url:
-        config = config.model_copy(update={"database_url": database_url})
-    configure_logging(config.log_level, Redactor(config.secrets()))
-    return config
-
-
-def _runtime(path: Path | None, database_url: str | None = None) -> Runtime:
-    return build_runtime(_config(path, database_url))
-
 
 @app.command()
 def migrate(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
     """Apply the database migrations (every process also does this at start)."""
-    settings = _config(config, database_url)
+    settings = load(config, database_url)
     engine = create_database_engine(settings.database_url)
     try:
         head = upgrade(engine)
@@ -128,7 +106,7 @@ def export(
     database_url: DatabaseOption = None,
 ) -> None:
     """Stream the catalog to stdout: YAML documents (a catalog location) or JSON lines."""
-    settings = _config(config, database_url)
+    settings = load(config, database_url)
     engine = create_database_engine(settings.database_url)
     try:
         count = write_entities(iter_entities(engine, provider), sys.stdout, fmt)
@@ -145,7 +123,7 @@ def status(
     database_url: DatabaseOption = None,
 ) -> None:
     """Show each provider's current pass and its last completed one."""
-    runtime = _runtime(config, database_url)
+    runtime = runtime_for(config, database_url)
     try:
         rows = status_rows(runtime.repository, runtime.redactor, provider)
     finally:
@@ -162,7 +140,7 @@ def tick(
     provider: ProviderArgument, config: ConfigOption = None, database_url: DatabaseOption = None
 ) -> None:
     """Run the provider's next due action in this process and print what it did."""
-    runtime = _runtime(config, database_url)
+    runtime = runtime_for(config, database_url)
     try:
         outcome = runtime.engine.tick(provider)
     finally:
@@ -170,65 +148,8 @@ def tick(
     typer.echo(f"{provider}: {outcome.action}" + (f" ({outcome.note})" if outcome.note else ""))
 
 
-def _admin_command(name: str, action: Callable[..., admin.AdminResult], doc: str) -> None:
-    def command(
-        provider: ProviderArgument,
-        config: ConfigOption = None,
-        database_url: DatabaseOption = None,
-    ) -> None:
-        runtime = _runtime(config, database_url)
-        try:
-            runtime.engine.binding(provider)
-            result = action(runtime.repository, provider, runtime.engine.clock.now())
-        finally:
-            runtime.close()
-        typer.echo(f"{result.provider}: {result.message}")
-
-    command.__doc__ = doc
-    app.command(name)(command)
-
-
-_admin_command("trigger", admin.trigger, "Make the provider's next action due now (unpauses).")
-_admin_command("start", admin.start, "Begin a new pass now (cancels a running one).")
-_admin_command("reset", admin.reset, "Forget ingestion state (catalog kept); start fresh.")
-_admin_command(
-    "clear-finished",
-    lambda r, p, _now: admin.clear_finished(r, p),
-    "Delete finished ingestions except the newest.",
-)
-
-
-@app.command()
-def cleanup(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
-    """Purge every provider's ingestion state and pause them until triggered."""
-    runtime = _runtime(config, database_url)
-    try:
-        names = list(runtime.engine.providers)
-        results = admin.cleanup(runtime.repository, names, runtime.engine.clock.now())
-    finally:
-        runtime.close()
-    for result in results:
-        typer.echo(f"{result.provider}: {result.message}")
-
-
-@app.command()
-def marks(
-    provider: ProviderArgument, config: ConfigOption = None, database_url: DatabaseOption = None
-) -> None:
-    """List the committed pages (marks) of the provider's current pass."""
-    runtime = _runtime(config, database_url)
-    try:
-        rows = admin.marks(runtime.repository, provider)
-    finally:
-        runtime.close()
-    for mark in rows:
-        cursor = json.dumps(mark.cursor)
-        typer.echo(
-            f"{mark.sequence:>6}  {mark.created_at:%Y-%m-%d %H:%M:%S}  "
-            f"{mark.entity_count:>6} entities  cursor={cursor}"
-        )
-    err.print(f"{len(rows)} mark(s)", highlight=False)
-
+# Operator and process commands register themselves on the app, listed after the ones above.
+from cli import admin_commands, process_commands  # noqa: E402, F401
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     ConfigError,
@@ -248,6 +169,9 @@ def main(argv: list[str] | None = None) -> Any:
     except USER_ERRORS as error:
         err.print(f"error: {error}", highlight=False, markup=False)
         raise SystemExit(2) from None
+    except KombuOperationalError as error:
+        err.print(f"error: cannot reach the broker: {error}", highlight=False, markup=False)
+        raise SystemExit(1) from None
     except OperationalError as error:
         message = Redactor().redact(str(error.orig) if error.orig else str(error)).strip()
         err.print(f"error: cannot reach the database: {message}", highlight=False, markup=False)

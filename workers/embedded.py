@@ -118,7 +118,13 @@ class EmbeddedScheduler:
 @contextmanager
 def embedded(runtime: Runtime, loglevel: str = "WARNING") -> Iterator[EmbeddedScheduler]:
     """Start the in-process worker for ``runtime``; stop it on exit."""
-    app = create_app(runtime.config, WorkerSettings(), broker_url="memory://")
+    app = create_app(
+        runtime.config,
+        WorkerSettings(),
+        broker_url="memory://localhost/",
+        # The in-memory transport polls; the default (1 s) would dominate short demos.
+        broker_transport_options={"polling_interval": 0.01},
+    )
     context.install(context.WorkerContext(runtime, WorkerSettings()))
     scheduler = EmbeddedScheduler(runtime, app)
     after_task_publish.connect(scheduler.in_flight.published, weak=False)

@@ -1,0 +1,110 @@
+"""Operator actions: enqueued as tasks for the workers (default), or applied directly."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from catalog_ingest import admin
+from catalog_ingest.repository import IngestionRepository
+from cli.common import ConfigOption, DatabaseOption, ProviderArgument, app, load, runtime_for, say
+from workers.celery_app import create_app
+
+DirectOption = Annotated[
+    bool,
+    typer.Option(
+        "--direct",
+        help="Apply to the database now instead of enqueuing a task (no worker needed).",
+    ),
+]
+AdminAction = Callable[[IngestionRepository, str, datetime], admin.AdminResult]
+
+PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5}
+"""Fail within seconds when the broker is down, instead of retrying forever."""
+
+
+def enqueue(task: str, args: tuple[str, ...], config_path: ConfigOption) -> str:
+    """Send an admin task to the workers' broker; returns the task id."""
+    config = load(config_path)
+    result = create_app(config).send_task(task, args=args, retry=True, retry_policy=PUBLISH_RETRY)
+    return str(result.id)
+
+
+def _admin_command(name: str, action: AdminAction, doc: str) -> None:
+    def command(
+        provider: ProviderArgument,
+        direct: DirectOption = False,
+        config: ConfigOption = None,
+        database_url: DatabaseOption = None,
+    ) -> None:
+        runtime = runtime_for(config, database_url)
+        try:
+            runtime.engine.binding(provider)
+            if not direct:
+                task_id = enqueue(f"ingest.{name}", (provider,), config)
+                typer.echo(f"ingest.{name}[{provider}] enqueued: task id {task_id}")
+                return
+            result = action(runtime.repository, provider, runtime.engine.clock.now())
+        finally:
+            runtime.close()
+        typer.echo(f"{result.provider}: {result.message}")
+
+    command.__doc__ = doc
+    app.command(name)(command)
+
+
+_admin_command("trigger", admin.trigger, "Make the provider's next action due now (unpauses).")
+_admin_command("start", admin.start, "Begin a new pass now (cancels a running one).")
+_admin_command("reset", admin.reset, "Forget ingestion state (catalog kept); start fresh.")
+
+
+@app.command("clear-finished")
+def clear_finished(
+    provider: ProviderArgument, config: ConfigOption = None, database_url: DatabaseOption = None
+) -> None:
+    """Delete the provider's finished ingestions except the newest completed one."""
+    runtime = runtime_for(config, database_url)
+    try:
+        result = admin.clear_finished(runtime.repository, provider)
+    finally:
+        runtime.close()
+    typer.echo(f"{result.provider}: {result.message}")
+
+
+@app.command()
+def cleanup(
+    direct: DirectOption = False, config: ConfigOption = None, database_url: DatabaseOption = None
+) -> None:
+    """Purge every provider's ingestion state and pause them until triggered."""
+    if not direct:
+        typer.echo(f"ingest.cleanup enqueued: task id {enqueue('ingest.cleanup', (), config)}")
+        return
+    runtime = runtime_for(config, database_url)
+    try:
+        names = list(runtime.engine.providers)
+        results = admin.cleanup(runtime.repository, names, runtime.engine.clock.now())
+    finally:
+        runtime.close()
+    for result in results:
+        typer.echo(f"{result.provider}: {result.message}")
+
+
+@app.command()
+def marks(
+    provider: ProviderArgument, config: ConfigOption = None, database_url: DatabaseOption = None
+) -> None:
+    """List the committed pages (marks) of the provider's current pass."""
+    import json  # noqa: PLC0415 - only this command formats cursors
+
+    runtime = runtime_for(config, database_url)
+    try:
+        rows = admin.marks(runtime.repository, provider)
+    finally:
+        runtime.close()
+    for mark in rows:
+        typer.echo(
+            f"{mark.sequence:>6}  {mark.created_at:%Y-%m-%d %H:%M:%S}  "
+            f"{mark.entity_count:>6} entities  cursor={json.dumps(mark.cursor)}"
+        )
+    say(f"{len(rows)} mark(s)")

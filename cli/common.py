@@ -1,0 +1,47 @@
+"""What every command shares: the Typer app, common options, config and runtime loading."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from catalog_ingest.config import AppConfig, load_config
+from catalog_ingest.logs import configure_logging
+from catalog_ingest.redaction import Redactor
+from catalog_ingest.runtime import Runtime, build_runtime
+
+app = typer.Typer(
+    help="Incremental ingestion of a software catalog (Backstage entities).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", envvar="INGEST_CONFIG", help="YAML configuration file."),
+]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Overrides the configured database (DATABASE_URL)."),
+]
+ProviderArgument = Annotated[str, typer.Argument(help="Provider name, as configured.")]
+
+
+def load(path: Path | None, database_url: str | None = None) -> AppConfig:
+    """The configuration, with the command line's database override; logging configured."""
+    config = load_config(path)
+    if database_url:
+        config = config.model_copy(update={"database_url": database_url})
+    configure_logging(config.log_level, Redactor(config.secrets()))
+    return config
+
+
+def runtime_for(path: Path | None, database_url: str | None = None) -> Runtime:
+    return build_runtime(load(path, database_url))
+
+
+def say(line: str) -> None:
+    """A progress or status line on stderr (stdout stays for data)."""
+    err.print(line, highlight=False, markup=False)

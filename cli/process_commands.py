@@ -1,0 +1,90 @@
+"""Long-running processes: a worker with embedded beat, the embedded mode, Flower."""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import ConfigOption, DatabaseOption, app, load, say
+from workers.celery_app import create_app
+from workers.queues import ALL_QUEUES
+
+FLOWER_AUTH_ENV = "FLOWER_BASIC_AUTH"
+
+
+@app.command()
+def run(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 2,
+    embedded_mode: Annotated[
+        bool,
+        typer.Option(
+            "--embedded",
+            help="One process, no Redis: in-memory broker and lock (SQLite or PostgreSQL).",
+        ),
+    ] = False,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Run a worker with embedded beat (small deployments), or everything in one process."""
+    settings = load(config, database_url)
+    if embedded_mode:
+        from catalog_ingest.lock import InProcessProviderLock  # noqa: PLC0415
+        from catalog_ingest.runtime import build_runtime  # noqa: PLC0415
+        from workers.embedded import embedded  # noqa: PLC0415
+
+        runtime = build_runtime(settings, lock=InProcessProviderLock())
+        say(f"embedded mode: {len(runtime.engine.providers)} provider(s); Ctrl-C stops")
+        try:
+            with embedded(runtime, loglevel=settings.log_level) as scheduler:
+                scheduler.run(on_result=lambda r: say(f"{r['provider']}: {r['action']}"))
+        except KeyboardInterrupt:
+            say("stopped")
+        finally:
+            runtime.close()
+        return
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url  # forked pool processes load config again
+    schedule = Path(tempfile.gettempdir()) / f"catalog-ingest-beat-{os.getuid()}"
+    create_app(settings).worker_main(
+        [
+            "worker",
+            "--beat",
+            f"--schedule={schedule}",
+            f"--queues={','.join(ALL_QUEUES)}",
+            f"--concurrency={concurrency}",
+            f"--loglevel={settings.log_level}",
+        ]
+    )
+
+
+@app.command()
+def flower(
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 5555,
+    address: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    config: ConfigOption = None,
+) -> None:
+    """Start Flower with basic auth from FLOWER_BASIC_AUTH (user:password); refuses without it.
+
+    Flower's task API can enqueue any task: left open it is remote code execution.
+    """
+    auth = os.environ.get(FLOWER_AUTH_ENV, "")
+    if ":" not in auth or auth.startswith(":") or auth.endswith(":"):
+        say(f"error: set {FLOWER_AUTH_ENV}=user:password; Flower never runs without auth")
+        raise typer.Exit(2)
+    load(config)
+    os.execv(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "--app=workers",
+            "flower",
+            f"--port={port}",
+            f"--address={address}",
+            f"--basic-auth={auth}",
+        ],
+    )
