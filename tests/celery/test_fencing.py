@@ -1,0 +1,147 @@
+"""A burst that lost its lock writes nothing more; the next holder resumes from the last page.
+
+Runs the engine in-process against real Redis (the provider lock) and real PostgreSQL.
+"""
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from sqlalchemy import Engine
+
+from catalog_ingest import keys
+from catalog_ingest.binding import ProviderBinding
+from catalog_ingest.clock import ManualClock
+from catalog_ingest.engine import Engine as IngestEngine
+from catalog_ingest.options import ProviderOptions
+from catalog_ingest.outcome import TickAction
+from catalog_ingest.provider import JSONValue, Page
+from catalog_ingest.redis_lock import RedisLease, RedisProviderLock
+from catalog_ingest.repository import IngestionRepository
+from catalog_ingest.synthetic import SyntheticProvider, SyntheticSource
+from models.repository import SqlRepository
+from tests.celery.support import DeploymentReader
+
+NAME = "synth"
+PAGES = 12
+
+
+class InterruptingProvider(SyntheticProvider):
+    """Calls ``interrupt`` while fetching page ``at`` (1-based), and records every cursor."""
+
+    def __init__(self, source: SyntheticSource, at: int | None, interrupt: Any) -> None:
+        super().__init__(NAME, source, page_size=50)
+        self.at = at
+        self.interrupt = interrupt
+        self.calls = 0
+        self.cursors: list[JSONValue] = []
+
+    def next(self, context: SyntheticSource, cursor: JSONValue) -> Page:
+        self.calls += 1
+        self.cursors.append(cursor)
+        if self.calls == self.at:
+            self.interrupt()
+        return super().next(context, cursor)
+
+
+@pytest.fixture
+def client(redis_url: str) -> Iterator[redis.Redis]:
+    connection = redis.Redis.from_url(redis_url)
+    yield connection
+    connection.close()
+
+
+def _engine(repository: IngestionRepository, provider: InterruptingProvider) -> IngestEngine:
+    binding = ProviderBinding(provider, ProviderOptions(burst_length=300))
+    return IngestEngine(repository, {NAME: binding}, ManualClock())
+
+
+def _finish_with_a_new_holder(
+    repository: SqlRepository, lock: RedisProviderLock, source: SyntheticSource, reader: Any
+) -> None:
+    """Another worker takes the lock and completes the pass from the last committed page."""
+    committed = reader.marks()
+    successor = InterruptingProvider(source, None, None)
+    lease = lock.try_acquire(NAME, ttl=30)
+    assert lease is not None
+    try:
+        outcome = _engine(repository, successor).tick(NAME, lease=lease)
+    finally:
+        lease.release()
+    assert outcome.action is TickAction.PASS_COMPLETED
+    assert successor.cursors[0] == committed[-1].cursor
+    assert [m.sequence for m in reader.marks()] == list(range(1, PAGES + 1))
+    assert reader.catalog_refs() == {source.ref_of(i) for i in range(source.size)}
+
+
+def test_a_burst_whose_lock_key_is_deleted_stops_before_writing_the_next_page(
+    database: Engine, client: redis.Redis
+) -> None:
+    repository, lock = SqlRepository(database), RedisProviderLock(client)
+    source = SyntheticSource(size=PAGES * 50)
+    provider = InterruptingProvider(source, 5, lambda: client.delete(keys.provider_lock(NAME)))
+    lease = lock.try_acquire(NAME, ttl=30)
+    assert lease is not None
+    outcome = _engine(repository, provider).tick(NAME, lease=lease)
+    lease.release()
+
+    reader = DeploymentReader(repository, NAME)
+    assert outcome.action is TickAction.FENCED
+    assert outcome.pages == 4  # page 5 was fetched while the lock vanished: not written
+    assert [m.sequence for m in reader.marks()] == [1, 2, 3, 4]
+    assert len(reader.catalog_refs()) == 4 * 50
+    _finish_with_a_new_holder(repository, lock, source, reader)
+
+
+def test_a_paused_holder_whose_lock_expired_writes_nothing_after_a_takeover(
+    database: Engine, client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The holder stalls (no renewals) past its TTL; another worker takes lock and fence."""
+    repository, lock = SqlRepository(database), RedisProviderLock(client)
+    monkeypatch.setattr(RedisLease, "_renew", lambda self: None)
+    source = SyntheticSource(size=PAGES * 50)
+
+    def stall_until_taken_over() -> None:
+        key = keys.provider_lock(NAME)
+        while client.exists(key):  # the TTL runs out while this holder is "paused"
+            time.sleep(0.05)
+        usurper = lock.try_acquire(NAME, ttl=30)
+        assert usurper is not None
+        open_ingestion = repository.get_open(NAME)
+        assert open_ingestion is not None
+        repository.take_fence(open_ingestion.id)
+        usurper.release()
+
+    provider = InterruptingProvider(source, 3, stall_until_taken_over)
+    lease = lock.try_acquire(NAME, ttl=1)
+    assert lease is not None
+    outcome = _engine(repository, provider).tick(NAME, lease=lease)
+    lease.release()
+
+    reader = DeploymentReader(repository, NAME)
+    assert outcome.action is TickAction.FENCED
+    assert [m.sequence for m in reader.marks()] == [1, 2]
+    _finish_with_a_new_holder(repository, lock, source, reader)
+
+
+def test_the_fence_alone_refuses_a_superseded_writer_that_never_checks_its_lock(
+    database: Engine, client: redis.Redis
+) -> None:
+    """Without any lease check, a newer fence still shuts the old burst out of the database."""
+    repository, lock = SqlRepository(database), RedisProviderLock(client)
+    source = SyntheticSource(size=PAGES * 50)
+
+    def another_holder_takes_the_fence() -> None:
+        open_ingestion = repository.get_open(NAME)
+        assert open_ingestion is not None
+        repository.take_fence(open_ingestion.id)
+
+    provider = InterruptingProvider(source, 6, another_holder_takes_the_fence)
+    outcome = _engine(repository, provider).tick(NAME)  # no lease at all
+
+    reader = DeploymentReader(repository, NAME)
+    assert outcome.action is TickAction.FENCED
+    assert [m.sequence for m in reader.marks()] == [1, 2, 3, 4, 5]
+    _finish_with_a_new_holder(repository, lock, source, reader)
