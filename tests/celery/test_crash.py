@@ -2,6 +2,7 @@
 
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
@@ -28,7 +29,7 @@ def test_a_new_worker_finishes_the_pass_after_kill_9_mid_burst(
         victim = deployed.start_worker("victim", concurrency=1, **SHORT_LIMITS)
         deployed.send("ingest.tick", "synth")
 
-        def mid_burst() -> object:
+        def mid_burst() -> Any:
             row = deployed.open_ingestion("synth")
             return row if row is not None and row.status == "bursting" and row.pages >= 3 else None
 

@@ -1,5 +1,6 @@
 """Two worker processes and a flood of duplicate ticks: bursts of a provider never overlap."""
 
+import itertools
 import time
 from pathlib import Path
 
@@ -32,11 +33,11 @@ def test_bursts_never_overlap_under_a_flood_of_ticks_from_two_workers(
 
         rows = deployed.burst_rows("synth")
         assert len(rows) >= 3  # 20 pages x 120 ms cannot fit one 1 s burst
-        for earlier, later in zip(rows, rows[1:], strict=False):
+        for earlier, later in itertools.pairwise(rows):
             assert earlier.ended_at is not None, f"burst {earlier.id} never ended"
             assert earlier.ended_at <= later.started_at, (
-                f"bursts overlap: fence {earlier.fence} ran {earlier.started_at}..{earlier.ended_at}"
-                f", fence {later.fence} started {later.started_at}"
+                f"bursts overlap: fence {earlier.fence} ran {earlier.started_at}.."
+                f"{earlier.ended_at}, fence {later.fence} started {later.started_at}"
             )
             assert earlier.fence < later.fence
         source = SyntheticSource(size=2000, seed=5)
