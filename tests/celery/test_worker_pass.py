@@ -1,6 +1,7 @@
 """A real worker process runs a provider to completion through ticks."""
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -21,7 +22,7 @@ def test_ticks_drive_a_worker_through_a_whole_pass_and_the_catalog_equals_the_so
     with deployment(tmp_path, database, database_url, redis_url, [PROVIDER]) as deployed:
         deployed.start_worker("w1", concurrency=2)
 
-        def resting_after_a_tick() -> object:
+        def resting_after_a_tick() -> Any:
             deployed.send("ingest.tick", "synth")
             return deployed.resting("synth")
 
