@@ -99,3 +99,45 @@ def test_demo_runs_against_postgres_and_status_shows_the_resting_provider() -> N
         assert row["provider"] == "demo"
         assert row["current"]["status"] == "resting"
         assert row["current"]["removed"] == 10
+
+
+def test_run_embedded_ingests_configured_providers_in_one_process_without_redis(
+    tmp_path: Path,
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = tmp_path / "ingest.yaml"
+    config.write_text(
+        "database_url: sqlite:///embedded.db\n"
+        "redis_url: redis://127.0.0.1:1/0\n"  # unreachable on purpose: nothing may use it
+        "providers:\n"
+        "  - name: synth\n"
+        "    type: synthetic\n"
+        "    options: {burst_length: 1, burst_interval: 5}\n"
+        "    settings: {entities: 1500, page_size: 100, page_delay_ms: 100}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "run", "--embedded", "--config", str(config)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        status: list[dict[str, dict[str, object]]] = []
+        while time.monotonic() < deadline:
+            result = run_ingest("status", "--json", "--config", str(config), cwd=tmp_path)
+            status = json.loads(result.stdout) if result.returncode == 0 else []
+            if status and status[0].get("current", {}).get("status") == "resting":
+                break
+            time.sleep(1)
+        assert status and status[0]["current"]["status"] == "resting", status
+        assert status[0]["current"]["entities"] == 1500
+        assert status[0]["current"]["pages"] == 15
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert "synth: pass completed" in output

@@ -70,14 +70,13 @@ class EmbeddedScheduler:
 
     def _due(self) -> tuple[list[str], datetime | None]:
         engine = self.runtime.engine
-        now = engine.clock.now()
         due: list[str] = []
         upcoming: list[datetime] = []
         for name in engine.providers:
             when = engine.next_due(name)
             if when is None:
                 continue
-            if when <= now:
+            if when <= engine.clock.now():
                 due.append(name)
             else:
                 upcoming.append(when)
