@@ -57,12 +57,11 @@ def cleanup(
     repository: IngestionRepository, providers: Iterable[str], now: datetime
 ) -> list[AdminResult]:
     """Purge every provider's ingestion state; leave each paused until triggered."""
-    names = sorted(set(repository.purge_all()) | set(providers))
-    results = []
-    for name in names:
-        opened = repository.open_ingestion(name, now, NextAction.PAUSE)
-        results.append(AdminResult(name, "purged; paused until triggered", opened.id))
-    return results
+    paused = repository.purge_all_and_pause(providers, now)
+    return [
+        AdminResult(ingestion.provider_name, "purged; paused until triggered", ingestion.id)
+        for ingestion in paused
+    ]
 
 
 def marks(repository: IngestionRepository, provider: str) -> list[Mark]:

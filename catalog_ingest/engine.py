@@ -132,7 +132,8 @@ class Engine:
     def _close_and_reopen(self, ingestion: Ingestion, fence: int, *, canceled: bool) -> TickOutcome:
         now = self.clock.now()
         self.repository.close(ingestion.id, fence, now, canceled=canceled)
-        self.repository.clear_finished(ingestion.provider_name)
+        if not canceled:  # a canceled record stays visible until the next completed rest
+            self.repository.clear_finished(ingestion.provider_name)
         opened = self.repository.open_ingestion(ingestion.provider_name, now)
         log.info(
             "pass canceled" if canceled else "rest completed",

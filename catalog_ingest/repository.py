@@ -6,7 +6,7 @@ ingestion's fence still equals it (and, for burst writes, while ``next_action`` 
 ``ingest``), so a worker that lost its lock, or whose pass an operator canceled, writes nothing.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -171,8 +171,9 @@ class IngestionRepository(Protocol):
 
     def purge_provider(self, provider_name: str) -> int: ...
 
-    def purge_all(self) -> list[str]:
-        """Delete every ingestion record; return the provider names that had any."""
+    def purge_all_and_pause(self, providers: Iterable[str], now: datetime) -> list[Ingestion]:
+        """In one transaction: delete every ingestion record, then open a paused ingestion for
+        each provider that had records and each of ``providers``."""
         ...
 
     def list_marks(self, ingestion_id: str) -> list[Mark]: ...

@@ -15,6 +15,12 @@ from workers.queues import ALL_QUEUES
 FLOWER_AUTH_ENV = "FLOWER_BASIC_AUTH"
 
 
+def _export_config_path(config: Path | None) -> None:
+    """Processes started from here (pool children, Flower) load the same configuration file."""
+    if config is not None:
+        os.environ["INGEST_CONFIG"] = str(config.resolve())
+
+
 @app.command()
 def run(
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 2,
@@ -30,6 +36,7 @@ def run(
 ) -> None:
     """Run a worker with embedded beat (small deployments), or everything in one process."""
     settings = load(config, database_url)
+    _export_config_path(config)
     if embedded_mode:
         from catalog_ingest.lock import InProcessProviderLock  # noqa: PLC0415
         from catalog_ingest.runtime import build_runtime  # noqa: PLC0415
@@ -75,6 +82,7 @@ def flower(
         say(f"error: set {FLOWER_AUTH_ENV}=user:password; Flower never runs without auth")
         raise typer.Exit(2)
     load(config)
+    _export_config_path(config)
     os.execv(
         sys.executable,
         [

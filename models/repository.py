@@ -5,7 +5,7 @@ Each method is one transaction. The SQL itself lives in the modules this class c
 ``catalog_writes`` (the catalog).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -164,9 +164,12 @@ class SqlRepository:
         with self.engine.begin() as connection:
             return state.purge_provider(connection, provider_name)
 
-    def purge_all(self) -> list[str]:
+    def purge_all_and_pause(self, providers: Iterable[str], now: datetime) -> list[Ingestion]:
         with self.engine.begin() as connection:
-            return state.purge_all(connection)
+            names = sorted(set(state.purge_all(connection)) | set(providers))
+            for name in names:
+                state.insert_open(connection, name, now, NextAction.PAUSE)
+            return [ingestion for name in names if (ingestion := state.get_open(connection, name))]
 
     def list_marks(self, ingestion_id: str) -> list[Mark]:
         with self.engine.connect() as connection:

@@ -213,8 +213,8 @@ def refs_of(source: SyntheticSource, indexes: list[int] | range) -> set[str]:
 class RecordingRepository(SqlRepository):
     """A SQL repository that remembers each ingestion as it was right after being closed.
 
-    The engine clears finished ingestions right after closing one (canceled records go at
-    once), so the closed state is captured here, inside the transition.
+    A completed rest clears older finished ingestions right after closing one, so the closed
+    state is captured here, inside the transition.
     """
 
     def __init__(self, engine: sa.Engine) -> None:

@@ -1,0 +1,330 @@
+"""Operator commands enqueue admin tasks that real workers apply; Flower lists them, with auth.
+
+Every command runs as an operator would run it (``python -m cli ... --config PATH``, in a
+subprocess); workers and Flower are real subprocesses on real Redis and PostgreSQL.
+"""
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, select
+
+from catalog_ingest.synthetic import SyntheticSource
+from models.tables import bursts
+from tests.celery.flower_support import (
+    FLOWER_AUTH,
+    FLOWER_AUTH_ENV,
+    FLOWER_PASSWORD,
+    FLOWER_USER,
+    FlowerProcess,
+    admin_command,
+    command_env,
+    enqueued_task_id,
+    first_cursor,
+    ingestion_ids,
+    ingestion_row,
+    run_ingest_commands,
+    task_result_line,
+    wait_for_live_events,
+    where,
+    worker_log,
+)
+from tests.celery.support import Deployment, deployment, wait_for
+
+T = TypeVar("T")
+PROVIDER = "synth"
+PACING = {"burst_length": 1, "burst_interval": 5, "rest_length": 1}
+"""The minimum burst interval and rest (1 minute): a rest never ends by itself in a test."""
+
+QUICK = {
+    "name": PROVIDER,
+    "type": "synthetic",
+    "options": PACING,
+    "settings": {"entities": 300, "page_size": 100, "seed": 5},
+}
+"""A pass is three fast pages: one burst completes it."""
+
+SLOW_PAGE_SIZE = 10
+SLOW = {
+    "name": PROVIDER,
+    "type": "synthetic",
+    "options": PACING,
+    "settings": {"entities": 600, "page_size": SLOW_PAGE_SIZE, "page_delay_ms": 300, "seed": 7},
+}
+"""60 pages of 300 ms: about 4 pages per 1 s burst and a burst every 5 s, so a pass takes
+minutes and is always running while a test acts on it."""
+
+
+def ticking_until(
+    deployed: Deployment, check: Callable[[], T | None], timeout: float, what: str
+) -> T:
+    """Poll ``check`` while sending ``ingest.tick`` every second, as beat would (faster)."""
+    last_tick = [0.0]
+
+    def ticked() -> T | None:
+        if time.monotonic() - last_tick[0] >= 1.0:
+            deployed.send("ingest.tick", PROVIDER)
+            last_tick[0] = time.monotonic()
+        return check()
+
+    return wait_for(ticked, timeout, what, every=0.25)
+
+
+def open_with(deployed: Deployment, condition: Callable[[Any], bool]) -> Any:
+    row = deployed.open_ingestion(PROVIDER)
+    return row if row is not None and condition(row) else None
+
+
+def logged_result(deployed: Deployment, task: str, task_id: str) -> str:
+    """The worker's log line for the task's success (it includes the returned value)."""
+    return wait_for(
+        lambda: task_result_line(deployed, task, task_id),
+        30,
+        f"the worker to log {task}[{task_id}] as succeeded:\n{worker_log(deployed)[-3000:]}",
+    )
+
+
+def burst_count(deployed: Deployment, ingestion_id: str) -> int:
+    with deployed.database.connect() as connection:
+        return len(
+            connection.execute(
+                select(bursts.c.id).where(bursts.c.ingestion_id == ingestion_id)
+            ).all()
+        )
+
+
+def test_trigger_from_the_cli_ends_a_one_minute_rest_at_once_and_the_next_pass_completes(
+    tmp_path: Path, database: Engine, database_url: str, redis_url: str
+) -> None:
+    with deployment(tmp_path, database, database_url, redis_url, [QUICK]) as deployed:
+        deployed.start_worker("w1", concurrency=2)
+        first = ticking_until(
+            deployed, lambda: deployed.resting(PROVIDER), 60, "the first pass to complete"
+        )
+        rest_ends_at = first.next_action_at
+        assert first.next_action == "rest"
+        assert rest_ends_at >= datetime.now(UTC) + timedelta(seconds=40)
+        assert deployed.sequences(first.id) == [1, 2, 3]
+
+        task_id = admin_command(deployed, "trigger", PROVIDER)
+
+        second = ticking_until(
+            deployed,
+            lambda: open_with(deployed, lambda row: row.id != first.id and row.status == "resting"),
+            60,
+            "a second pass to open and complete after the trigger",
+        )
+        assert datetime.now(UTC) < rest_ends_at, "the rest ended by itself, not by the trigger"
+        assert "is due now" in logged_result(deployed, "ingest.trigger", task_id)
+        closed = ingestion_row(deployed, first.id)
+        assert closed is not None
+        assert (closed.status, closed.next_action) == ("complete", "nothing (done)")
+        assert closed.completion_ticket != "open"
+        assert closed.rest_completed_at is not None and closed.rest_completed_at < rest_ends_at
+        assert deployed.sequences(second.id) == [1, 2, 3]
+        source = SyntheticSource(size=300, seed=5)
+        assert deployed.catalog_refs() == {source.ref_of(i) for i in range(300)}
+
+
+def test_start_from_the_cli_cancels_the_running_pass_and_a_fresh_pass_progresses(
+    tmp_path: Path, database: Engine, database_url: str, redis_url: str
+) -> None:
+    with deployment(tmp_path, database, database_url, redis_url, [SLOW]) as deployed:
+        deployed.start_worker("w1", concurrency=2)
+        running = ticking_until(
+            deployed, lambda: open_with(deployed, lambda row: row.pages >= 1), 60, "a first page"
+        )
+
+        task_id = admin_command(deployed, "start", PROVIDER)
+
+        fresh = ticking_until(
+            deployed,
+            lambda: open_with(deployed, lambda row: row.id != running.id and row.pages >= 1),
+            60,
+            "a new pass to open and commit pages after the start",
+        )
+        started = logged_result(deployed, "ingest.start", task_id)
+        assert "the running pass is canceled; a new one opens" in started
+        log_lines = worker_log(deployed).splitlines()
+        canceled = [line for line in log_lines if "'action': 'canceled'" in line]
+        assert any(fresh.id in line for line in canceled), "no burst reported the cancellation"
+        assert first_cursor(deployed, fresh.id) == {"next": SLOW_PAGE_SIZE}, "not a fresh pass"
+        assert fresh.next_action == "ingest"
+
+        closed = ingestion_row(deployed, running.id)
+        assert closed is not None, (
+            "the canceled ingestion record was deleted as soon as it was closed; the state table "
+            "(README, engine docstring) only clears finished records when a rest completes"
+        )
+        assert (closed.status, closed.next_action) == ("complete", "nothing (canceled)")
+        assert closed.completion_ticket != "open"
+        assert closed.rest_completed_at is None
+
+
+def test_reset_from_the_cli_forgets_the_ingestion_records_but_keeps_the_catalog(
+    tmp_path: Path, database: Engine, database_url: str, redis_url: str
+) -> None:
+    with deployment(tmp_path, database, database_url, redis_url, [SLOW]) as deployed:
+        deployed.start_worker("w1", concurrency=2)
+        running = ticking_until(
+            deployed, lambda: open_with(deployed, lambda row: row.pages >= 2), 60, "two pages"
+        )
+        before = ingestion_ids(deployed)
+        ingested = deployed.catalog_refs()
+        assert before == {running.id}
+        assert len(ingested) >= 2 * SLOW_PAGE_SIZE
+
+        task_id = admin_command(deployed, "reset", PROVIDER)
+
+        fresh = ticking_until(
+            deployed,
+            lambda: open_with(deployed, lambda row: row.id not in before and row.pages >= 1),
+            60,
+            "a fresh pass to open and commit pages after the reset",
+        )
+        assert "purged 1 ingestion record(s); fresh pass" in logged_result(
+            deployed, "ingest.reset", task_id
+        )
+        assert ingestion_ids(deployed) & before == set()
+        assert deployed.sequences(running.id) == []
+        assert first_cursor(deployed, fresh.id) == {"next": SLOW_PAGE_SIZE}, "not a fresh pass"
+        assert ingested <= deployed.catalog_refs()
+
+
+def test_cleanup_from_the_cli_leaves_the_provider_paused_and_ticks_do_nothing_until_a_trigger(
+    tmp_path: Path, database: Engine, database_url: str, redis_url: str
+) -> None:
+    with deployment(tmp_path, database, database_url, redis_url, [SLOW]) as deployed:
+        deployed.start_worker("w1", concurrency=2)
+        ticking_until(
+            deployed,
+            lambda: open_with(
+                deployed, lambda row: row.pages >= 1 and row.status == "interstitial"
+            ),
+            60,
+            "a first burst to end",
+        )
+        before = ingestion_ids(deployed)
+
+        cleanup_id = admin_command(deployed, "cleanup", None)
+
+        paused = wait_for(
+            lambda: open_with(deployed, lambda row: row.id not in before),
+            30,
+            "cleanup to replace the ingestion",
+        )
+        assert "purged; paused until triggered" in logged_result(
+            deployed, "ingest.cleanup", cleanup_id
+        )
+        assert (paused.status, paused.next_action, paused.pages) == ("paused", "pause", 0)
+        assert ingestion_ids(deployed) == {paused.id}
+
+        assert paused.next_action_at <= datetime.now(UTC), "a tick would find it due but paused"
+        for tick_id in [deployed.send("ingest.tick", PROVIDER) for _ in range(3)]:
+            assert "'action': 'not due'" in logged_result(deployed, "ingest.tick", tick_id)
+        still = deployed.open_ingestion(PROVIDER)
+        assert (still.id, still.next_action, still.pages) == (paused.id, "pause", 0)
+        assert burst_count(deployed, paused.id) == 0
+
+        trigger_id = admin_command(deployed, "trigger", PROVIDER)
+
+        resumed = ticking_until(
+            deployed,
+            lambda: open_with(deployed, lambda row: row.pages >= 1),
+            60,
+            "pages after trigger",
+        )
+        assert "unpaused" in logged_result(deployed, "ingest.trigger", trigger_id)
+        assert (resumed.id, resumed.next_action) == (paused.id, "ingest")
+        assert burst_count(deployed, paused.id) >= 1
+
+
+def test_admin_tasks_sent_from_the_cli_are_listed_by_flower_with_their_provider_behind_basic_auth(
+    tmp_path: Path, database: Engine, database_url: str, redis_url: str
+) -> None:
+    with deployment(tmp_path, database, database_url, redis_url, [QUICK]) as deployed:
+        deployed.start_worker("w1", concurrency=2)
+        flower = FlowerProcess.start(deployed, deployed.env(**{FLOWER_AUTH_ENV: FLOWER_AUTH}))
+        try:
+            flower.wait_until_answering()
+            wait_for_live_events(deployed, flower)
+
+            actions = ("trigger", "start", "reset")
+            results = run_ingest_commands(deployed, *((action, PROVIDER) for action in actions))
+            sent = {
+                enqueued_task_id(result, f"ingest.{action}", PROVIDER): f"ingest.{action}"
+                for action, result in zip(actions, results, strict=True)
+            }
+
+            def all_listed_as_succeeded() -> dict[str, dict[str, Any]] | None:
+                tasks = flower.tasks()
+                done = all(tasks.get(task_id, {}).get("state") == "SUCCESS" for task_id in sent)
+                bursts_done = any(
+                    task["name"] == "ingest.burst" and task["state"] == "SUCCESS"
+                    for task in tasks.values()
+                )
+                return tasks if done and bursts_done else None
+
+            tasks = wait_for(
+                all_listed_as_succeeded, 30, f"flower to list {sorted(sent.values())}", every=0.5
+            )
+            for task_id, name in sent.items():
+                assert tasks[task_id]["name"] == name
+                assert f"'{PROVIDER}'" in tasks[task_id]["args"]
+            for name in ("ingest.tick", "ingest.burst"):
+                assert any(
+                    task["name"] == name and f"'{PROVIDER}'" in task["args"]
+                    for task in tasks.values()
+                ), f"no {name} task for {PROVIDER} in flower's list"
+
+            assert flower.get("/api/tasks", auth=None).status_code == 401
+            assert flower.get("/api/tasks", auth=(FLOWER_USER, "wrong")).status_code == 401
+            assert flower.get("/api/tasks", auth=(FLOWER_USER, FLOWER_PASSWORD)).status_code == 200
+        finally:
+            flower.stop()
+
+
+def test_flower_without_a_user_and_password_in_its_environment_exits_2_with_a_one_line_error(
+    tmp_path: Path, database: Engine, database_url: str, redis_url: str
+) -> None:
+    with deployment(tmp_path, database, database_url, redis_url, [QUICK]) as deployed:
+        refused = {"unset": None, "no colon": "user", "no password": "user:", "no user": ":secret"}
+        processes = {
+            case: FlowerProcess.start(
+                deployed,
+                command_env(deployed)
+                if auth is None
+                else command_env(deployed, **{FLOWER_AUTH_ENV: auth}),
+                log_name=f"flower-{case.replace(' ', '-')}.log",
+            )
+            for case, auth in refused.items()
+        }
+        try:
+            for case, flower in processes.items():
+                assert flower.process.wait(30) == 2, f"{case}: {flower.log()}"
+                lines = flower.log().strip().splitlines()
+                assert lines == [
+                    "error: set FLOWER_BASIC_AUTH=user:password; Flower never runs without auth"
+                ], case
+        finally:
+            for flower in processes.values():
+                flower.stop()
+
+
+def test_flower_started_with_a_config_option_watches_the_broker_of_that_file(
+    tmp_path: Path, database: Engine, database_url: str, redis_url: str
+) -> None:
+    with deployment(tmp_path, database, database_url, redis_url, [QUICK]) as deployed:
+        flower = FlowerProcess.start(
+            deployed, command_env(deployed, **{FLOWER_AUTH_ENV: FLOWER_AUTH})
+        )
+        try:
+            flower.wait_until_answering()
+            assert flower.broker() == where(redis_url), (
+                f"flower watches another broker than --config's {redis_url}:\n{flower.log()}"
+            )
+        finally:
+            flower.stop()
