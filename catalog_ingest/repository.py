@@ -142,9 +142,9 @@ class IngestionRepository(Protocol):
     def remove_unmarked(
         self, ingestion: Ingestion, fence: int, after_ref: str | None, limit: int, now: datetime
     ) -> tuple[int, str | None]:
-        """Remove up to ``limit`` unmarked entities with refs after ``after_ref``.
+        """Examine the next ``limit`` owned refs after ``after_ref``; remove the unmarked ones.
 
-        Returns how many were removed and the last ref examined (``None`` when none were).
+        Returns how many were removed and the last ref examined (``None`` when the walk is over).
         """
         ...
 

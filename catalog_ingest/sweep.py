@@ -12,7 +12,7 @@ from datetime import datetime
 from catalog_ingest.options import ProviderOptions
 from catalog_ingest.repository import Ingestion, IngestionRepository, RemovalPlan
 
-REMOVAL_BATCH = 1000
+REMOVAL_BATCH = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,6 @@ def sweep(
     while plan.removed:
         count, after = repository.remove_unmarked(ingestion, fence, after, batch, now)
         removed += count
-        if after is None:
+        if after is None or removed >= plan.removed:
             break
     return SweepResult(removed=removed, plan=plan)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, exists, func, literal, or_, select
 
 from catalog_ingest.entities import PreparedEntity
-from models.dialect import column_in, is_postgres, upsert_for
+from models.dialect import column_in, driver_cursor, is_postgres, upsert_for
 from models.tables import catalog_entities, source_entities
 
 _SQLITE_CHUNK = 500
@@ -40,11 +40,6 @@ WHERE s.content_hash IS DISTINCT FROM excluded.content_hash OR s.priority <> exc
 """
 
 
-def _driver_connection(connection: Connection) -> Any:
-    """The psycopg connection under SQLAlchemy's, inside the same transaction."""
-    return connection.connection.driver_connection
-
-
 StoredVersion = tuple[str, int]
 """(content hash, priority) of a stored source record."""
 
@@ -56,7 +51,7 @@ def fetch_versions(
     if not refs:
         return {}
     if is_postgres(connection):
-        with _driver_connection(connection).cursor() as cursor:
+        with driver_cursor(connection) as cursor:
             cursor.execute(_PG_FETCH_HASHES, {"source": source, "refs": list(refs)})
             return {ref: (content_hash, priority) for ref, content_hash, priority in cursor}
     found: dict[str, StoredVersion] = {}
@@ -82,7 +77,7 @@ def upsert_source_entities(
     if not entities:
         return
     if is_postgres(connection):
-        with _driver_connection(connection).cursor() as cursor:
+        with driver_cursor(connection) as cursor:
             cursor.execute(
                 _PG_UPSERT_SOURCE,
                 {
@@ -151,18 +146,22 @@ def _live(now: datetime) -> Any:
     return or_(source_entities.c.expires_at.is_(None), source_entities.c.expires_at > now)
 
 
-def remerge(connection: Connection, refs: Sequence[str], now: datetime) -> None:
+def remerge(
+    connection: Connection, refs: Sequence[str], now: datetime, *, after_delete: bool = False
+) -> None:
     """Point each ref's catalog entry at its winning live source record (or drop it).
 
     The winner is the highest priority, then the lowest source name, among unexpired records.
-    A pointer whose source and hash are unchanged is not rewritten.
+    A pointer whose source and hash are unchanged is not rewritten. Pointers can only lose
+    their last source record when records were deleted (``after_delete``).
     """
     if not refs:
         return
     size = len(refs) if is_postgres(connection) else _SQLITE_CHUNK
     for start in range(0, len(refs), size):
         chunk = refs[start : start + size]
-        _drop_orphaned_pointers(connection, chunk, now)
+        if after_delete:
+            _drop_orphaned_pointers(connection, chunk, now)
         _upsert_winners(connection, chunk, now)
 
 
@@ -230,5 +229,5 @@ def delete_source_entities(
             )
         )
     )
-    remerge(connection, refs, now)
+    remerge(connection, refs, now, after_delete=True)
     return int(result.rowcount)

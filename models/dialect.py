@@ -12,6 +12,15 @@ def is_postgres(connection: Connection) -> bool:
     return connection.dialect.name == "postgresql"
 
 
+def driver_cursor(connection: Connection) -> Any:
+    """A psycopg cursor inside the SQLAlchemy connection's transaction, for the hot statements
+    that need binary array parameters (``%b``); use as a context manager."""
+    driver = connection.connection.driver_connection
+    if driver is None:  # pragma: no cover - only on a closed connection
+        raise RuntimeError("the database connection is closed")
+    return driver.cursor()
+
+
 def upsert_for(connection: Connection, table: Table) -> Any:
     """``INSERT`` construct with ``ON CONFLICT`` support for the connection's dialect."""
     if is_postgres(connection):

@@ -15,7 +15,7 @@ from models.catalog_writes import (
     remerge,
     upsert_source_entities,
 )
-from models.dialect import column_in, is_postgres, upsert_for
+from models.dialect import column_in, driver_cursor, is_postgres, upsert_for
 from models.ingestion_state import explain_refusal
 from models.tables import ingestions, mark_entities, marks
 
@@ -69,9 +69,7 @@ def mark_refs(
         return 0
     existed = [ref in stored for ref in refs]
     if is_postgres(connection):
-        driver = connection.connection.driver_connection
-        assert driver is not None
-        with driver.cursor() as cursor:
+        with driver_cursor(connection) as cursor:
             cursor.execute(
                 _PG_MARK_ENTITIES,
                 {

@@ -98,15 +98,12 @@ def upgrade() -> None:
         sa.Column("mark_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("existed", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.ForeignKeyConstraint(["ingestion_id"], ["ingestions.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["mark_id"], ["ingestion_marks.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("ingestion_id", "ref"),
     )
-    op.create_index("ix_mark_entities_mark", "ingestion_mark_entities", ["mark_id"], unique=False)
 
 
 def downgrade() -> None:
 
-    op.drop_index("ix_mark_entities_mark", table_name="ingestion_mark_entities")
     op.drop_table("ingestion_mark_entities")
     op.drop_table("ingestion_marks")
     op.drop_index("ix_source_entities_ref", table_name="source_entities")
