@@ -185,7 +185,11 @@ def _upsert_winners(connection: Connection, refs: Sequence[str], now: datetime) 
     )
     ranked = (
         select(
-            source_entities.c.ref, source_entities.c.source, source_entities.c.content_hash, rank
+            source_entities.c.ref,
+            source_entities.c.source,
+            source_entities.c.content_hash,
+            source_entities.c.priority,
+            rank,
         )
         .where(column_in(connection, source_entities.c.ref, refs), _live(now))
         .subquery()
@@ -194,25 +198,96 @@ def _upsert_winners(connection: Connection, refs: Sequence[str], now: datetime) 
         ranked.c.ref,
         ranked.c.source,
         ranked.c.content_hash,
+        ranked.c.priority,
         literal(now, catalog_entities.c.updated_at.type),
     ).where(ranked.c.rank == 1)
     statement = upsert_for(connection, catalog_entities).from_select(
-        ["ref", "source", "content_hash", "updated_at"], winners
+        ["ref", "source", "content_hash", "priority", "updated_at"], winners
     )
     excluded = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=[catalog_entities.c.ref],
-        set_={
-            "source": excluded.source,
-            "content_hash": excluded.content_hash,
-            "updated_at": excluded.updated_at,
-        },
+        set_=_POINTER_COLUMNS(excluded),
         where=or_(
             catalog_entities.c.content_hash != excluded.content_hash,
             catalog_entities.c.source != excluded.source,
+            catalog_entities.c.priority != excluded.priority,
         ),
     )
     connection.execute(statement)
+
+
+def _POINTER_COLUMNS(excluded: Any) -> dict[str, Any]:
+    return {
+        "source": excluded.source,
+        "content_hash": excluded.content_hash,
+        "priority": excluded.priority,
+        "updated_at": excluded.updated_at,
+    }
+
+
+_PG_CLAIM_POINTERS = """
+INSERT INTO catalog_entities AS c (ref, source, content_hash, priority, updated_at)
+SELECT u.ref, %(source)s, u.hash, %(priority)s, %(now)s
+FROM unnest(%(refs)b::text[], %(hashes)b::text[]) AS u(ref, hash)
+ON CONFLICT (ref) DO UPDATE SET
+    source = excluded.source, content_hash = excluded.content_hash,
+    priority = excluded.priority, updated_at = excluded.updated_at
+WHERE (c.source = excluded.source AND c.content_hash <> excluded.content_hash)
+   OR (c.source <> excluded.source AND (c.priority < excluded.priority
+       OR (c.priority = excluded.priority AND c.source > excluded.source)))
+"""
+
+
+def claim_pointers(
+    connection: Connection,
+    source: str,
+    entities: Sequence[PreparedEntity],
+    priority: int,
+    now: datetime,
+) -> None:
+    """Fast merge for records written with an unchanged priority: one upsert, no window query.
+
+    Such a record either already is the winner (only its hash moves), or wins against the
+    current winner by (priority, source), or loses and changes nothing. Records whose priority
+    changed, and deletions, go through :func:`remerge`, which ranks every live source record.
+    """
+    if not entities:
+        return
+    if is_postgres(connection):
+        with driver_cursor(connection) as cursor:
+            cursor.execute(
+                _PG_CLAIM_POINTERS,
+                {
+                    "source": source,
+                    "priority": priority,
+                    "now": now,
+                    "refs": [e.ref for e in entities],
+                    "hashes": [e.content_hash for e in entities],
+                },
+            )
+        return
+    statement = upsert_for(connection, catalog_entities)
+    new = statement.excluded
+    current = catalog_entities.c
+    statement = statement.on_conflict_do_update(
+        index_elements=[current.ref],
+        set_=_POINTER_COLUMNS(new),
+        where=or_(
+            (current.source == new.source) & (current.content_hash != new.content_hash),
+            (current.source != new.source)
+            & (
+                (current.priority < new.priority)
+                | ((current.priority == new.priority) & (current.source > new.source))
+            ),
+        ),
+    )
+    rows = [
+        {"ref": e.ref, "source": source, "content_hash": e.content_hash, "priority": priority,
+         "updated_at": now}
+        for e in entities
+    ]  # fmt: skip
+    connection.execute(statement, rows)
 
 
 def delete_source_entities(

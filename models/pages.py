@@ -11,6 +11,7 @@ from catalog_ingest.repository import Mark, PageResult, PageWrite
 from catalog_ingest.states import Phase
 from models.catalog_writes import (
     StoredVersion,
+    claim_pointers,
     fetch_versions,
     remerge,
     upsert_source_entities,
@@ -110,7 +111,11 @@ def store_entities(
     """Write the entities that are new or changed (content or priority); returns how many."""
     changed = [e for e in entities if stored.get(e.ref) != (e.content_hash, priority)]
     upsert_source_entities(connection, source, changed, priority, now)
-    remerge(connection, [e.ref for e in changed], now)
+    reprioritized = [e.ref for e in changed if e.ref in stored and stored[e.ref][1] != priority]
+    if reprioritized:
+        remerge(connection, reprioritized, now)
+    moved = set(reprioritized)
+    claim_pointers(connection, source, [e for e in changed if e.ref not in moved], priority, now)
     return len(changed)
 
 

@@ -160,13 +160,14 @@ class SourceEntityRow(Base):
 
 
 class CatalogEntityRow(Base):
-    """The merged catalog: per ref, the winning source record and its hash."""
+    """The merged catalog: per ref, the winning source record, its hash and its priority."""
 
     __tablename__ = "catalog_entities"
 
     ref: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
     source: Mapped[str] = mapped_column(String(63))
     content_hash: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -39,3 +39,21 @@ def test_the_merged_catalog_shows_the_higher_priority_source(db: Engine) -> None
         "provider:high"
     }
     assert len(list(iter_entities(db, provider="low"))) == 10
+
+
+def test_a_lower_priority_source_arriving_later_does_not_take_over(db: Engine) -> None:
+    _ingest(db, "high", SyntheticSource(size=10, body_bytes=600), priority=10)
+    _ingest(db, "low", SyntheticSource(size=10, body_bytes=500), priority=0)
+    merged = list(iter_entities(db))
+    assert {e["metadata"]["annotations"]["backstage.io/managed-by-location"] for e in merged} == {
+        "provider:high"
+    }
+
+
+def test_on_equal_priority_the_lower_source_name_wins_whichever_came_first(db: Engine) -> None:
+    _ingest(db, "zeta", SyntheticSource(size=10, body_bytes=600))
+    _ingest(db, "alpha", SyntheticSource(size=10, body_bytes=500))
+    merged = list(iter_entities(db))
+    assert {e["metadata"]["annotations"]["backstage.io/managed-by-location"] for e in merged} == {
+        "provider:alpha"
+    }

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("ref", sa.String(length=300), nullable=False),
         sa.Column("source", sa.String(length=63), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("ref"),
     )
