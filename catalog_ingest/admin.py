@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from catalog_ingest.repository import Ingestion, IngestionRepository, Mark
-from catalog_ingest.states import NextAction
+from catalog_ingest.states import NextAction, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +37,9 @@ def start(repository: IngestionRepository, provider: str, now: datetime) -> Admi
     if ingestion.next_action is NextAction.REST:
         repository.make_due(ingestion.id, now)
         return AdminResult(provider, "rest ends now; a new pass opens", ingestion.id)
+    untouched = ingestion.pages == 0 and ingestion.status is not Status.BURSTING
     if ingestion.next_action is NextAction.PAUSE or (
-        ingestion.pages == 0 and ingestion.next_action is NextAction.INGEST
+        untouched and ingestion.next_action is NextAction.INGEST
     ):
         repository.make_due(ingestion.id, now, NextAction.INGEST)
         return AdminResult(provider, "a fresh pass starts on the next tick", ingestion.id)

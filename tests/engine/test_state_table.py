@@ -531,3 +531,21 @@ def test_start_during_a_backoff_cancels_the_pass(
 
     assert engine.tick(PROVIDER).action is TickAction.CANCELED
     assert open_ingestion(repository).attempts == 0
+
+
+def test_start_while_the_first_page_is_being_fetched_cancels_the_running_burst(
+    repository: SqlRepository, clock: ManualClock
+) -> None:
+    provider = ScriptedProvider(SyntheticSource(size=500), page_size=100)
+    engine = build_engine(repository, clock, provider)
+
+    def operator_starts(call: int) -> None:  # nothing committed yet, but a burst is running
+        if call == 1:
+            admin.start(repository, PROVIDER, clock.now())
+
+    provider.before_next = operator_starts
+    stopped = engine.tick(PROVIDER)
+
+    assert stopped.action is TickAction.STOPPED
+    assert stopped.pages == 0
+    assert engine.tick(PROVIDER).action is TickAction.CANCELED
