@@ -5,7 +5,7 @@ cursor it returns and hands it back on the next call, possibly in another proces
 Cursors must therefore be JSON-serialisable (no sets, tuples, datetimes or objects) and small.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
@@ -83,15 +83,3 @@ class EventHandler(Protocol):
     def on_event(self, topic: str, payload: Mapping[str, Any]) -> EventResult:
         """Turn an event into a delta, or ``"ignored"``."""
         ...
-
-
-def iter_pages(provider: Provider, burst: BurstInfo) -> Iterator[Page]:
-    """Walk a provider from the start to its last page (tools and tests, not the engine)."""
-    cursor: JSONValue = None
-    with provider.around(burst) as context:
-        while True:
-            page = provider.next(context, cursor)
-            yield page
-            if page.done:
-                return
-            cursor = page.cursor

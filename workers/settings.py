@@ -18,6 +18,3 @@ class WorkerSettings(BaseSettings):
     visibility_timeout: int = Field(
         3600, ge=60, description="Redis transport: seconds before an unacked task is redelivered."
     )
-    tick_expires: float | None = Field(
-        None, description="Override the expiry of ticks (default: the provider's interval)."
-    )
