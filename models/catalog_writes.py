@@ -44,6 +44,24 @@ StoredVersion = tuple[str, int]
 """(content hash, priority) of a stored source record."""
 
 
+def _pg_page_params(
+    source: str, entities: Sequence[PreparedEntity], priority: int, now: datetime
+) -> dict[str, Any]:
+    """Parameters of the page statements: one binary array per column (psycopg binds only the
+    names a statement uses)."""
+    return {
+        "source": source,
+        "priority": priority,
+        "now": now,
+        "refs": [e.ref for e in entities],
+        "kinds": [e.kind for e in entities],
+        "namespaces": [e.namespace for e in entities],
+        "names": [e.name for e in entities],
+        "bodies": [e.body_json for e in entities],
+        "hashes": [e.content_hash for e in entities],
+    }
+
+
 def fetch_versions(
     connection: Connection, source: str, refs: Sequence[str]
 ) -> dict[str, StoredVersion]:
@@ -78,20 +96,7 @@ def upsert_source_entities(
         return
     if is_postgres(connection):
         with driver_cursor(connection) as cursor:
-            cursor.execute(
-                _PG_UPSERT_SOURCE,
-                {
-                    "source": source,
-                    "priority": priority,
-                    "now": now,
-                    "refs": [e.ref for e in entities],
-                    "kinds": [e.kind for e in entities],
-                    "namespaces": [e.namespace for e in entities],
-                    "names": [e.name for e in entities],
-                    "bodies": [e.body_json for e in entities],
-                    "hashes": [e.content_hash for e in entities],
-                },
-            )
+            cursor.execute(_PG_UPSERT_SOURCE, _pg_page_params(source, entities, priority, now))
         return
     _sqlite_upsert_source(connection, source, entities, priority, now)
 
@@ -256,16 +261,7 @@ def claim_pointers(
         return
     if is_postgres(connection):
         with driver_cursor(connection) as cursor:
-            cursor.execute(
-                _PG_CLAIM_POINTERS,
-                {
-                    "source": source,
-                    "priority": priority,
-                    "now": now,
-                    "refs": [e.ref for e in entities],
-                    "hashes": [e.content_hash for e in entities],
-                },
-            )
+            cursor.execute(_PG_CLAIM_POINTERS, _pg_page_params(source, entities, priority, now))
         return
     statement = upsert_for(connection, catalog_entities)
     new = statement.excluded
