@@ -218,13 +218,22 @@ def wait_for_live_events(deployed: Deployment, flower: FlowerProcess, timeout: f
     """Send ticks until Flower lists one: its event receiver is connected from then on.
 
     Events published before Flower subscribed are lost, so Flower's readiness is shown by a task
-    sent after it answered HTTP; returns that tick's id.
+    sent after it answered HTTP. A tick counts only once Flower lists it with its arguments: a
+    receiver that joined mid-task sees only the later events of that task, which carry none.
+    Returns that tick's id.
     """
     sent: list[str] = []
 
     def a_tick_is_listed() -> str | None:
         sent.append(deployed.send("ingest.tick", "synth"))
         listed = flower.tasks()
-        return next((task_id for task_id in sent if task_id in listed), None)
+        return next(
+            (
+                task_id
+                for task_id in sent
+                if "'synth'" in str(listed.get(task_id, {}).get("args") or "")
+            ),
+            None,
+        )
 
     return wait_for(a_tick_is_listed, timeout, f"flower to list a tick:\n{flower.log()}", every=0.5)
