@@ -36,6 +36,7 @@ class PassSummary:
     entities: int = 0
     written: int = 0
     rejected: int = 0
+    duplicates: int = 0
     removed: int = 0
     seconds: float = 0.0
     note: str | None = None
@@ -44,7 +45,7 @@ class PassSummary:
         """Count one step's outcome (a ``TickOutcome`` as a dict)."""
         if outcome["action"] in STEP_ACTIONS:
             self.bursts += 1
-        for key in ("pages", "entities", "written", "rejected", "removed"):
+        for key in ("pages", "entities", "written", "rejected", "duplicates", "removed"):
             setattr(self, key, getattr(self, key) + int(outcome.get(key) or 0))
         self.note = outcome.get("note") or self.note
 

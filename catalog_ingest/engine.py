@@ -260,6 +260,7 @@ class Engine:
             entities=progress.entities,
             written=progress.written,
             rejected=progress.rejected,
+            duplicates=progress.duplicates,
             removed=removed,
             note=note,
         )

@@ -126,21 +126,32 @@ class Rejection:
     reason: str
 
 
-def prepare_page(
-    entities: Iterable[Any], provider_name: str
-) -> tuple[list[PreparedEntity], list[Rejection]]:
+@dataclass(frozen=True, slots=True)
+class PreparedPage:
+    """A page ready to commit: valid entities, rejections, and repeats dropped from it."""
+
+    entities: list[PreparedEntity]
+    rejections: list[Rejection]
+    duplicates: list[tuple[PreparedEntity, PreparedEntity]]
+    """``(kept, dropped)`` for each ref the page held more than once."""
+
+
+def prepare_page(entities: Iterable[Any], provider_name: str) -> PreparedPage:
     """Prepare a page's entities; invalid ones are rejected one by one, never the page.
 
-    When a page holds the same ref twice, the last occurrence wins (as it would in the catalog).
+    When a page holds the same ref twice, the first occurrence is kept, as across the pages of
+    a pass: upstream names that clash must not make the catalog flip between two owners.
     """
     prepared: dict[str, PreparedEntity] = {}
     rejected: list[Rejection] = []
+    duplicates: list[tuple[PreparedEntity, PreparedEntity]] = []
     for index, entity in enumerate(entities):
         try:
             item = prepare_entity(entity, provider_name)
         except InvalidEntityError as error:
             rejected.append(Rejection(index, str(error)))
             continue
-        prepared.pop(item.ref, None)
-        prepared[item.ref] = item
-    return list(prepared.values()), rejected
+        kept = prepared.setdefault(item.ref, item)
+        if kept is not item:
+            duplicates.append((kept, item))
+    return PreparedPage(list(prepared.values()), rejected, duplicates)

@@ -34,8 +34,8 @@ def apply_event(
         return None
     now = clock.now()
     ingestion = repository.get_open(binding.name) or repository.open_ingestion(binding.name, now)
-    prepared, rejections = prepare_page(result.added, binding.name)
-    for rejection in rejections:
+    page = prepare_page(result.added, binding.name)
+    for rejection in page.rejections:
         log.warning("event entity rejected", provider=binding.name, reason=rejection.reason)
-    repository.apply_delta(ingestion, prepared, list(result.removed), binding.priority, now)
+    repository.apply_delta(ingestion, page.entities, list(result.removed), binding.priority, now)
     return result

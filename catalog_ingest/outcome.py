@@ -42,6 +42,8 @@ class TickOutcome:
     entities: int = 0
     written: int = 0
     rejected: int = 0
+    duplicates: int = 0
+    """Entities dropped because an earlier page of the pass emitted their ref (clashes)."""
     removed: int = 0
     note: str | None = None
     """An error (backoff), a sweep refusal, or why a burst stopped."""

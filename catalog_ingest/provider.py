@@ -73,6 +73,19 @@ class Provider(Protocol):
 
 
 @runtime_checkable
+class OriginDescriber(Protocol):
+    """Optional: providers that can say where upstream an entity came from.
+
+    Used to report clashes (two upstream items that translate to the same ref) with both
+    upstream paths, e.g. ``org-a/web`` and ``org-b/web``.
+    """
+
+    def origin_of(self, entity: Mapping[str, Any]) -> str:
+        """A short, human-readable upstream path of the entity."""
+        ...
+
+
+@runtime_checkable
 class EventHandler(Protocol):
     """Optional: providers that react to upstream events between passes."""
 

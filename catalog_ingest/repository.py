@@ -6,8 +6,8 @@ ingestion's fence still equals it (and, for burst writes, while ``next_action`` 
 ``ingest``), so a worker that lost its lock, or whose pass an operator canceled, writes nothing.
 """
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -45,6 +45,7 @@ class Ingestion:
     entities: int
     rejected: int
     removed: int
+    duplicates: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,8 @@ class PageWrite:
     done: bool
     rejected: int = 0
     priority: int = 0
+    duplicates: int = 0
+    """Repeats of a ref within this page, already dropped from ``entities``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,9 @@ class PageResult:
     """Entities inserted or changed in the provider's source records."""
     unchanged: int
     """Entities whose content hash matched: nothing was written for them."""
+    duplicates: Mapping[str, JSONValue] = field(default_factory=dict)
+    """Refs an earlier page of the pass already emitted -> the body kept for them. These
+    entities were dropped, not written: the first writer of a ref in a pass keeps it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ def to_ingestion(row: Row[Any]) -> Ingestion:
         entities=values["entities"],
         rejected=values["rejected"],
         removed=values["removed"],
+        duplicates=values["duplicates"],
     )
 
 
@@ -81,6 +82,7 @@ def insert_open(
                     entities=0,
                     rejected=0,
                     removed=0,
+                    duplicates=0,
                 )
             )
     except IntegrityError:

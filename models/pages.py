@@ -1,12 +1,14 @@
 """Committing a page: mark, mark entities, catalog writes and progress in one transaction."""
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
 from catalog_ingest.entities import PreparedEntity
+from catalog_ingest.provider import JSONValue
 from catalog_ingest.repository import Mark, PageResult, PageWrite
 from catalog_ingest.states import Phase
 from models.catalog_writes import (
@@ -16,16 +18,37 @@ from models.catalog_writes import (
     remerge,
     upsert_source_entities,
 )
-from models.dialect import column_in, driver_cursor, is_postgres, upsert_for
+from models.dialect import column_in, driver_cursor, is_postgres
 from models.ingestion_state import explain_refusal
-from models.tables import ingestions, mark_entities, marks
+from models.tables import ingestions, mark_entities, marks, source_entities
 
-_PG_MARK_ENTITIES = """
+_PG_MARK_EVENT_ENTITIES = """
 INSERT INTO ingestion_mark_entities (ingestion_id, ref, mark_id, existed)
-SELECT %(ingestion_id)s, ref, %(mark_id)s, existed
+SELECT %(ingestion_id)s, ref, NULL, existed
 FROM unnest(%(refs)b::text[], %(existed)b::bool[]) AS u(ref, existed)
 ON CONFLICT (ingestion_id, ref) DO NOTHING
 """
+
+_PG_MARK_PAGE_ENTITIES = """
+INSERT INTO ingestion_mark_entities (ingestion_id, ref, mark_id, existed)
+SELECT %(ingestion_id)s, ref, %(mark_id)s, existed
+FROM unnest(%(refs)b::text[], %(existed)b::bool[]) AS u(ref, existed)
+ON CONFLICT (ingestion_id, ref) DO UPDATE SET mark_id = EXCLUDED.mark_id
+WHERE ingestion_mark_entities.mark_id IS NULL
+RETURNING ref, xmax = 0
+"""
+"""A page claims refs an event marked (``mark_id`` NULL); refs an earlier page marked are
+not returned: those are the pass's duplicates. ``xmax = 0`` tells an insert from a claim."""
+
+
+@dataclass(frozen=True, slots=True)
+class MarkOutcome:
+    """What marking a page's refs found."""
+
+    new: int
+    """Refs new to the ingestion."""
+    duplicates: frozenset[str] = frozenset()
+    """Refs an earlier page of the ingestion already marked."""
 
 
 def _next_sequence(
@@ -60,33 +83,74 @@ def mark_refs(
     mark_id: int | None,
     refs: Sequence[str],
     stored: Mapping[str, StoredVersion],
-) -> int:
-    """Record refs as seen by the ingestion; returns how many were new to it.
+) -> MarkOutcome:
+    """Record refs as seen by the ingestion, by a page (``mark_id``) or an event (``None``).
 
     ``stored`` tells which refs the provider already owned: they count towards the sweep
     guard's denominator ("previous entities"), without comparing timestamps.
     """
     if not refs:
-        return 0
+        return MarkOutcome(0)
     existed = [ref in stored for ref in refs]
     if is_postgres(connection):
-        with driver_cursor(connection) as cursor:
-            cursor.execute(
-                _PG_MARK_ENTITIES,
-                {
-                    "ingestion_id": ingestion_id,
-                    "mark_id": mark_id,
-                    "refs": list(refs),
-                    "existed": existed,
-                },
+        return _pg_mark_refs(connection, ingestion_id, mark_id, refs, existed)
+    known: dict[str, int | None] = {
+        ref: owner
+        for ref, owner in connection.execute(
+            select(mark_entities.c.ref, mark_entities.c.mark_id).where(
+                mark_entities.c.ingestion_id == ingestion_id,
+                column_in(connection, mark_entities.c.ref, refs),
             )
-            return int(cursor.rowcount)
-    statement = upsert_for(connection, mark_entities).on_conflict_do_nothing()
+        )
+    }
     rows = [
         {"ingestion_id": ingestion_id, "ref": ref, "mark_id": mark_id, "existed": flag}
         for ref, flag in zip(refs, existed, strict=True)
+        if ref not in known
     ]
-    return int(connection.execute(statement, rows).rowcount)
+    if rows:
+        connection.execute(mark_entities.insert(), rows)
+    if mark_id is None:
+        return MarkOutcome(len(rows))
+    claimed = [ref for ref, owner in known.items() if owner is None]
+    if claimed:
+        connection.execute(
+            update(mark_entities)
+            .where(
+                mark_entities.c.ingestion_id == ingestion_id,
+                column_in(connection, mark_entities.c.ref, claimed),
+            )
+            .values(mark_id=mark_id)
+        )
+    return MarkOutcome(
+        len(rows), frozenset(ref for ref, owner in known.items() if owner is not None)
+    )
+
+
+def _pg_mark_refs(
+    connection: Connection,
+    ingestion_id: str,
+    mark_id: int | None,
+    refs: Sequence[str],
+    existed: Sequence[bool],
+) -> MarkOutcome:
+    params: dict[str, Any] = {
+        "ingestion_id": ingestion_id,
+        "mark_id": mark_id,
+        "refs": list(refs),
+        "existed": list(existed),
+    }
+    with driver_cursor(connection) as cursor:
+        if mark_id is None:
+            cursor.execute(_PG_MARK_EVENT_ENTITIES, params)
+            return MarkOutcome(int(cursor.rowcount))
+        cursor.execute(_PG_MARK_PAGE_ENTITIES, params)
+        returned = cursor.fetchall()
+    accepted = {ref for ref, _inserted in returned}
+    return MarkOutcome(
+        sum(1 for _ref, inserted in returned if inserted),
+        frozenset(ref for ref in refs if ref not in accepted),
+    )
 
 
 def unmark_refs(connection: Connection, ingestion_id: str, refs: Sequence[str]) -> None:
@@ -127,12 +191,19 @@ def mark_and_store(
     entities: Sequence[PreparedEntity],
     priority: int,
     now: datetime,
-) -> int:
-    """Mark the entities into the ingestion and write what changed; returns how many written."""
+) -> tuple[int, frozenset[str]]:
+    """Mark the entities into the ingestion and write what changed.
+
+    Returns how many were written, and the refs dropped because an earlier page of the pass
+    emitted them first (events always write: they are newer than the pass).
+    """
     refs = [e.ref for e in entities]
     stored = fetch_versions(connection, source, refs)
-    add_marked(connection, ingestion_id, mark_refs(connection, ingestion_id, mark_id, refs, stored))
-    return store_entities(connection, source, entities, priority, now, stored)
+    marked = mark_refs(connection, ingestion_id, mark_id, refs, stored)
+    add_marked(connection, ingestion_id, marked.new)
+    if marked.duplicates:
+        entities = [e for e in entities if e.ref not in marked.duplicates]
+    return store_entities(connection, source, entities, priority, now, stored), marked.duplicates
 
 
 def add_marked(connection: Connection, ingestion_id: str, count: int) -> None:
@@ -159,10 +230,28 @@ def commit_page(
         .values(ingestion_id=ingestion_id, sequence=sequence, cursor=page.cursor, created_at=now)
         .returning(marks.c.id)
     ).scalar_one()
-    written = mark_and_store(
+    written, duplicates = mark_and_store(
         connection, ingestion_id, mark_id, provider_name, page.entities, page.priority, now
     )
-    return PageResult(sequence=sequence, written=written, unchanged=len(page.entities) - written)
+    kept: dict[str, JSONValue] = {}
+    if duplicates:
+        kept = {
+            ref: body
+            for ref, body in connection.execute(
+                select(source_entities.c.ref, source_entities.c.body).where(
+                    source_entities.c.source == provider_name,
+                    column_in(connection, source_entities.c.ref, sorted(duplicates)),
+                )
+            )
+        }
+    if duplicates or page.duplicates:
+        connection.execute(
+            update(ingestions)
+            .where(ingestions.c.id == ingestion_id)
+            .values(duplicates=ingestions.c.duplicates + len(duplicates) + page.duplicates)
+        )
+    unchanged = len(page.entities) - len(duplicates) - written
+    return PageResult(sequence=sequence, written=written, unchanged=unchanged, duplicates=kept)
 
 
 def _mark_rows(connection: Connection, ingestion_id: str) -> Any:

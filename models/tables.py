@@ -85,6 +85,8 @@ class IngestionRow(Base):
     entities: Mapped[int] = mapped_column(BigInteger, default=0)
     rejected: Mapped[int] = mapped_column(BigInteger, default=0)
     removed: Mapped[int] = mapped_column(BigInteger, default=0)
+    duplicates: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Entities dropped because an earlier page of the pass already emitted their ref."""
 
 
 class MarkRow(Base):

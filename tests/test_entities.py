@@ -84,12 +84,14 @@ def test_entities_breaking_backstage_rules_are_rejected_with_the_reason(
 
 
 def test_a_page_rejects_bad_entities_one_by_one_and_keeps_the_rest() -> None:
-    prepared, rejected = prepare_page([component("a"), component("bad name"), component("b")], "p")
-    assert [p.ref for p in prepared] == ["component:default/a", "component:default/b"]
-    assert [r.index for r in rejected] == [1]
+    page = prepare_page([component("a"), component("bad name"), component("b")], "p")
+    assert [p.ref for p in page.entities] == ["component:default/a", "component:default/b"]
+    assert [r.index for r in page.rejections] == [1]
+    assert page.duplicates == []
 
 
-def test_a_ref_repeated_within_a_page_keeps_the_last_version() -> None:
-    prepared, _ = prepare_page([component("a", title="1"), component("a", title="2")], "p")
-    assert len(prepared) == 1
-    assert prepared[0].body["metadata"]["title"] == "2"
+def test_a_ref_repeated_within_a_page_keeps_the_first_version_and_reports_the_repeat() -> None:
+    page = prepare_page([component("a", title="1"), component("a", title="2")], "p")
+    assert [p.body["metadata"]["title"] for p in page.entities] == ["1"]
+    [(kept, dropped)] = page.duplicates
+    assert (kept.body["metadata"]["title"], dropped.body["metadata"]["title"]) == ("1", "2")

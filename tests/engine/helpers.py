@@ -14,7 +14,7 @@ from catalog_ingest.engine import Engine
 from catalog_ingest.entities import MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION, location_of
 from catalog_ingest.options import ProviderOptions
 from catalog_ingest.outcome import TickAction, TickOutcome
-from catalog_ingest.provider import Entity, JSONValue, Page
+from catalog_ingest.provider import Entity, JSONValue, Page, Provider
 from catalog_ingest.redaction import Redactor
 from catalog_ingest.repository import Ingestion, IngestionRepository
 from catalog_ingest.synthetic import SyntheticProvider, SyntheticSource
@@ -78,7 +78,7 @@ def options(**values: Any) -> ProviderOptions:
 def build_engine(
     repository: IngestionRepository,
     clock: ManualClock,
-    provider: SyntheticProvider,
+    provider: Provider,
     provider_options: ProviderOptions | None = None,
     *,
     redactor: Redactor | None = None,
