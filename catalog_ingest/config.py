@@ -23,14 +23,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from catalog_ingest.openchoreo.settings import OpenChoreoSettings
 from catalog_ingest.options import ProviderOptions
 
 DEFAULT_DATABASE_URL = "sqlite:///ingest.db"
@@ -49,7 +50,6 @@ MASK = "***"
 
 ProviderType = Literal["synthetic", "openchoreo"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
-NamespaceStrategy = Literal["default", "organization"]
 ProviderName = Annotated[
     str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
 ]
@@ -186,29 +186,27 @@ class ProviderConfig(_Model):
     def _durations(cls, value: Any) -> Any:
         return _reject_non_numeric_duration_amounts(value)
 
-
-class OpenChoreoBlock(_Model):
-    """The reference Backstage ``openchoreo:`` app-config block, accepted verbatim."""
-
-    base_url: str
-    token: SecretStr | None = None
-    default_owner: str = Field("openchoreo", min_length=1)
-    namespace_strategy: NamespaceStrategy = "default"
-    incremental: ProviderOptions = ProviderOptions()
-
-    @field_validator("base_url")
+    @field_validator("settings")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL with a host")
+    def _settings_of_the_type(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """OpenChoreo settings are checked here, so ``check-config`` reports them."""
+        if info.data.get("type") == "openchoreo":
+            try:
+                OpenChoreoSettings.model_validate(value)
+            except ValidationError as error:
+                first = error.errors(include_url=False)[0]
+                message = first["msg"].removeprefix("Value error, ")
+                raise _NestedValueError(tuple(first["loc"]), first.get("input"), message) from None
         return value
 
-    @field_validator("token", mode="before")
-    @classmethod
-    def _empty_token_is_none(cls, value: Any) -> Any:
-        """``token: ${OPENCHOREO_TOKEN:-}`` with the variable unset means "no token"."""
-        return None if value == "" else value
+
+class OpenChoreoBlock(OpenChoreoSettings):
+    """The reference Backstage ``openchoreo:`` app-config block, accepted verbatim.
+
+    Its keys are the OpenChoreo provider's settings plus ``incremental`` (the options).
+    """
+
+    incremental: ProviderOptions = ProviderOptions()
 
     @field_validator("incremental", mode="before")
     @classmethod
@@ -217,17 +215,11 @@ class OpenChoreoBlock(_Model):
 
     def as_provider(self) -> ProviderConfig:
         """The provider this block describes, named ``openchoreo``."""
-        token = self.token.get_secret_value() if self.token is not None else None
+        settings = self.model_dump(exclude={"incremental", "token"}, exclude_defaults=True)
+        if self.token is not None:
+            settings["token"] = self.token.get_secret_value()
         return ProviderConfig(
-            name=OPENCHOREO_PROVIDER,
-            type="openchoreo",
-            options=self.incremental,
-            settings={
-                "base_url": self.base_url,
-                "token": token,
-                "default_owner": self.default_owner,
-                "namespace_strategy": self.namespace_strategy,
-            },
+            name=OPENCHOREO_PROVIDER, type="openchoreo", options=self.incremental, settings=settings
         )
 
 

@@ -16,6 +16,8 @@ from catalog_ingest.clock import Clock, SystemClock
 from catalog_ingest.config import AppConfig, ConfigError, ConfigProblem, ProviderConfig
 from catalog_ingest.engine import Engine
 from catalog_ingest.lock import ProviderLock
+from catalog_ingest.openchoreo.provider import OpenChoreoProvider
+from catalog_ingest.openchoreo.settings import OpenChoreoSettings
 from catalog_ingest.provider import Provider
 from catalog_ingest.redaction import Redactor
 from catalog_ingest.redis_lock import RedisProviderLock
@@ -53,13 +55,20 @@ def _synthetic(config: ProviderConfig) -> Provider:
     return SyntheticProvider(config.name, source, page_size=page_size, page_delay=page_delay)
 
 
+def _openchoreo(config: ProviderConfig) -> Provider:
+    """Settings were validated with the configuration (``ProviderConfig``)."""
+    settings = OpenChoreoSettings.model_validate(config.settings)
+    return OpenChoreoProvider(config.name, settings, config.options)
+
+
 def _unavailable(config: ProviderConfig) -> Provider:
+    supported = ", ".join(sorted(PROVIDER_TYPES))
     raise ConfigError(
         [
             ConfigProblem(
                 f"providers.{config.name}.type",
                 config.type,
-                "this provider type is not available in this build (supported: synthetic)",
+                f"this provider type is not available in this build (supported: {supported})",
             )
         ]
     )
@@ -67,7 +76,7 @@ def _unavailable(config: ProviderConfig) -> Provider:
 
 PROVIDER_TYPES: Mapping[str, ProviderFactory] = {
     "synthetic": _synthetic,
-    "openchoreo": _unavailable,
+    "openchoreo": _openchoreo,
 }
 
 
