@@ -678,3 +678,22 @@ def test_load_config_accepts_a_string_path() -> None:
     assert load_config(str(FIXTURES / "valid.yaml"), NO_ENV) == load_config(
         FIXTURES / "valid.yaml", NO_ENV
     )
+
+
+def test_the_example_configuration_is_valid() -> None:
+    example = Path(__file__).parent.parent / "ingest.example.yaml"
+    assert check_config(example, {}) == []
+    config = load_config(example, {})
+    assert [p.name for p in config.all_providers()] == ["synthetic", "openchoreo"]
+
+
+def test_an_openchoreo_provider_in_the_list_has_its_settings_checked(tmp_path: Path) -> None:
+    text = """\
+        providers:
+          - name: oc
+            type: openchoreo
+            settings: {baseUrl: 'https://oc.example/api/v1', namespaceStrategy: per-team}
+        """
+    [problem] = problems_of(tmp_path, text, {})
+    assert problem.startswith("providers[0].settings.namespaceStrategy: 'per-team' - ")
+    assert "'default' or 'organization'" in problem

@@ -13,7 +13,9 @@ def _services() -> dict[str, Any]:
 
 
 def test_the_deployment_has_every_service_of_the_design() -> None:
-    assert {"postgres", "redis", "migrate", "worker", "beat", "flower"} <= set(_services())
+    assert {"postgres", "redis", "migrate", "worker", "beat", "flower", "simulator"} <= set(
+        _services()
+    )
 
 
 def test_every_dependency_names_a_service_and_waits_on_a_real_condition() -> None:
