@@ -6,3 +6,13 @@ PREFIX = "catalog-ingest"
 def provider_lock(provider: str) -> str:
     """The lock that makes one ingestion step per provider active at a time."""
     return f"{PREFIX}:lock:{provider}"
+
+
+def request_slots(provider: str) -> str:
+    """The sorted set of a provider's upstream request slots (slot -> when it is free)."""
+    return f"{PREFIX}:slots:{provider}"
+
+
+def request_slot_holders(provider: str) -> str:
+    """Which token holds each slot, so only the holder can hand its slot back."""
+    return f"{PREFIX}:slots:{provider}:holders"

@@ -1,0 +1,148 @@
+"""A global bound on upstream calls: ``slots`` calls in flight, each slot resting after use.
+
+This is how ``maxConcurrentRequests`` and ``batchDelayMs`` hold across every worker and
+process: a call first takes a slot, and hands it back when done; the slot is usable again only
+``rest`` seconds later. With 5 slots and 100 ms of rest, calls of ~50 ms run at most 5 per
+150 ms, the reference plugin's pacing. A holder that dies never hands its slot back: the slot
+frees itself ``lease`` seconds after it was taken (keep ``lease`` above the longest call).
+
+:class:`RedisRequestSlots` shares slots through Redis (a sorted set scored by the instant each
+slot is free again, using Redis' clock, so machines' clocks do not matter);
+:class:`LocalRequestSlots` is the in-process equivalent for the embedded mode.
+"""
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
+
+import redis
+
+from catalog_ingest import keys
+
+POLL_CAP = 0.05
+"""Longest sleep between two attempts to take a slot (a slot may be handed back early)."""
+
+
+class SlotTimeoutError(TimeoutError):
+    """No slot became free within the wait allowed."""
+
+
+class RequestSlots(Protocol):
+    def hold(self, timeout: float) -> AbstractContextManager[None]:
+        """Wait (at most ``timeout`` s) for a free slot and hold it for the ``with`` block."""
+        ...
+
+
+_ACQUIRE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local slots = tonumber(ARGV[1])
+local lease = tonumber(ARGV[2])
+if redis.call('ZCARD', KEYS[1]) ~= slots then
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    if tonumber(member) >= slots then
+      redis.call('ZREM', KEYS[1], member)
+      redis.call('HDEL', KEYS[2], member)
+    end
+  end
+  for i = 0, slots - 1 do
+    redis.call('ZADD', KEYS[1], 'NX', 0, tostring(i))
+  end
+end
+local free = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
+if #free == 0 then
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {-1, tonumber(first[2]) - now}
+end
+redis.call('ZADD', KEYS[1], now + lease, free[1])
+redis.call('HSET', KEYS[2], free[1], ARGV[3])
+return {tonumber(free[1]), 0}
+"""
+
+_RELEASE = """
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then
+  return 0
+end
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[3]), ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+"""
+
+
+class RedisRequestSlots:
+    """Slots of one provider, shared by every process using the same Redis."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        provider: str,
+        slots: int,
+        rest: float,
+        lease: float,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._keys = [keys.request_slots(provider), keys.request_slot_holders(provider)]
+        self._slots = slots
+        self._rest_ms = int(rest * 1000)
+        self._lease_ms = int(lease * 1000)
+        self._acquire = client.register_script(_ACQUIRE)
+        self._release = client.register_script(_RELEASE)
+        self._sleep = sleep
+
+    @contextmanager
+    def hold(self, timeout: float) -> Iterator[None]:
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + timeout
+        while True:
+            slot, wait_ms = self._acquire(
+                keys=self._keys, args=[self._slots, self._lease_ms, token]
+            )
+            if int(slot) >= 0:
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SlotTimeoutError(f"no request slot free within {timeout:g}s")
+            self._sleep(max(0.001, min(int(wait_ms) / 1000, POLL_CAP, remaining)))
+        try:
+            yield
+        finally:
+            self._release(keys=self._keys, args=[int(slot), token, self._rest_ms])
+
+
+class LocalRequestSlots:
+    """The same bound within one process (embedded mode)."""
+
+    def __init__(self, slots: int, rest: float) -> None:
+        self._free_at = [0.0] * slots
+        self._held = [False] * slots
+        self._rest = rest
+        self._condition = threading.Condition()
+
+    @contextmanager
+    def hold(self, timeout: float) -> Iterator[None]:
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while True:
+                now = time.monotonic()
+                ready = [i for i, at in enumerate(self._free_at) if not self._held[i] and at <= now]
+                if ready:
+                    slot = ready[0]
+                    self._held[slot] = True
+                    break
+                if now >= deadline:
+                    raise SlotTimeoutError(f"no request slot free within {timeout:g}s")
+                resting = [at for i, at in enumerate(self._free_at) if not self._held[i]]
+                wait = min([*(at - now for at in resting), POLL_CAP, deadline - now])
+                self._condition.wait(max(0.001, wait))
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._held[slot] = False
+                self._free_at[slot] = time.monotonic() + self._rest
+                self._condition.notify_all()
