@@ -149,7 +149,7 @@ def tick(
 
 
 # Operator and process commands register themselves on the app, listed after the ones above.
-from cli import admin_commands, process_commands  # noqa: E402, F401
+from cli import admin_commands, process_commands, simulator_command  # noqa: E402, F401
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     ConfigError,
