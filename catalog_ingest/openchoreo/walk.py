@@ -30,6 +30,10 @@ from catalog_ingest.provider import JSONValue
 
 log = structlog.get_logger(__name__)
 
+MAX_RESTARTS_WITHOUT_PROGRESS = 5
+"""A listing whose continue tokens keep expiring before any is honoured is an upstream problem
+to back off from, not a reason to restart forever."""
+
 LEVELS = ("organizations", "projects", "components")
 """Depth 0, 1 and 2 of the walk; phase ``n`` emits the items of depth ``n``."""
 
@@ -136,6 +140,7 @@ class _Walker:
         self.emitted: list[Emitted] = []
         self.taken = 0
         self.complete = False
+        self.restarts = 0
 
     def advance(self) -> None:
         """One listing fetch at the top of the stack, and what it implies."""
@@ -153,6 +158,8 @@ class _Walker:
                 "it was sent); stopping instead of looping"
             )
         fresh = _new_items(listing, position, where)
+        if position.token is not None:
+            self.restarts = 0  # a token was honoured: the listing moves forward
         if depth == walk.phase:
             if fresh:
                 self.emitted.append(Emitted(depth, parents, [item for _name, item in fresh]))
@@ -178,6 +185,12 @@ class _Walker:
         except ContinueTokenExpiredError:
             if position.token is None:
                 raise UpstreamContractError(f"{where}: HTTP 410 without a continue token") from None
+            self.restarts += 1
+            if self.restarts > MAX_RESTARTS_WITHOUT_PROGRESS:
+                raise ContinueTokenExpiredError(
+                    f"{where}: continue tokens expired {self.restarts} times in a row, none "
+                    "was honoured"
+                ) from None
             log.info("continue token expired; restarting the listing", listing=where)
             self.walk.stack[-1] = Position(after=position.after)
         except NotFoundError:

@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[Simulator, Request, FaultPlan], Response]
 
 
+UNPAGED_LIMIT = 10**9
+"""Everything at once: the ``unpaged`` fault (a server without cursor pagination)."""
+
+
 def parse_limit(raw: str | None) -> int:
     """Default 100, clamped to 512; not an integer or below 1 is a 400."""
     if raw is None:
@@ -53,6 +57,9 @@ def list_items(simulator: Simulator, request: Request, plan: FaultPlan) -> Respo
     parent = _parent(request)
     listing = listing_path(parent)
     simulator.dataset.node(parent)  # a missing parent is a 404 before any token check
+    if simulator.faults.settings.unpaged:
+        items = simulator.dataset.page(parent, None, UNPAGED_LIMIT).items
+        return json_response({"success": True, "data": {"items": items, "totalCount": len(items)}})
     token = request.query_params.get("continue") or None
     cursor = None if token is None else simulator.tokens.redeem(token, listing)
     repeat = cursor.last_visible if cursor is not None and plan.duplicate else None

@@ -260,6 +260,14 @@ class Dataset:
         """Upstream paths (``org/project/component``) of every visible node at ``level``."""
         return (node.upstream_path for node in self.iter_nodes(level))
 
+    def remove(self, upstream_path: str) -> None:
+        """Delete one item (its subtree goes with it) by its path ``org[/project[/comp]]``."""
+        with self.lock:
+            path = tuple(upstream_path.split("/"))
+            self.node(path)  # NotFoundError when it does not exist
+            self.overlay.removed.add(path)
+            self.overlay.generation += 1
+
     def mutate(
         self,
         add: int = 0,

@@ -44,6 +44,9 @@ class FaultSettings(BaseModel):
     """The ``continue`` returned is the token sent (and ``hasMore`` stays true)."""
     duplicate_rate: Rate = 0.0
     """Continued pages that first repeat the last visible item of the previous page."""
+    unpaged: bool = False
+    """Listings ignore ``limit`` / ``continue`` and answer ``{items, totalCount}`` at once, as
+    servers before cursor pagination did (applies to every listing, whatever ``endpoints``)."""
     endpoints: list[Endpoint] | None = None
     """Restrict the faults above to these endpoints (default: all)."""
     fail_components: list[str] = Field(default_factory=list)

@@ -233,3 +233,9 @@ def test_the_cursor_stays_small_for_a_thousand_organizations_of_a_hundred_projec
 def test_a_cursor_this_walk_did_not_write_is_refused_clearly(cursor: object) -> None:
     with pytest.raises(ValueError, match="cursor"):
         WalkCursor.load(cursor)  # type: ignore[arg-type]
+
+
+def test_a_listing_whose_tokens_always_expire_fails_instead_of_restarting_forever() -> None:
+    server = FakeServer(tree(3, 1, 1), limit=1, expire_rate=1.0)
+    with pytest.raises(ContinueTokenExpiredError, match="expired 6 times in a row"):
+        walk_all(server, max_fetches=20)

@@ -1,0 +1,90 @@
+"""The OpenChoreo provider against the simulator: wiring and the catalog a pass must yield."""
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from catalog_ingest.entities import entity_ref
+from catalog_ingest.openchoreo.models import Component, Organization, Project
+from catalog_ingest.openchoreo.provider import OpenChoreoProvider
+from catalog_ingest.openchoreo.settings import OpenChoreoSettings
+from catalog_ingest.openchoreo.translate import Translator, is_service
+from catalog_ingest.options import ProviderOptions
+from catalog_ingest.provider import Entity
+from catalog_ingest.simulator.dataset import Dataset
+from tests.engine.helpers import PROVIDER, read_catalog, strip_stamps
+
+OWNER = "platform-team"
+
+
+def provider_for(
+    url: str,
+    *,
+    token: str | None = None,
+    strategy: str = "default",
+    chunk_size: int = 7,
+    options: dict[str, Any] | None = None,
+    **settings: Any,
+) -> OpenChoreoProvider:
+    """A provider on the simulator at ``url``; small pages so every walk spans many."""
+    values = {
+        "base_url": f"{url}/api/v1",
+        "token": token,
+        "default_owner": OWNER,
+        "namespace_strategy": strategy,
+        "max_retry_delay_seconds": 0.05,
+        "timeout_seconds": 5,
+    } | settings
+    pacing = {"burst_length": 300, "chunk_size": chunk_size, "batch_delay_ms": 0}
+    pacing |= {"max_concurrent_requests": 8} | (options or {})
+    return OpenChoreoProvider(
+        PROVIDER,
+        OpenChoreoSettings.model_validate(values),
+        ProviderOptions.model_validate(pacing),
+    )
+
+
+def _ref(entity: Entity) -> str:
+    metadata = entity["metadata"]
+    return entity_ref(entity["kind"], metadata["namespace"], metadata["name"])
+
+
+def expected_catalog(dataset: Dataset, strategy: Any = "default") -> dict[str, Entity]:
+    """What a complete pass must store: every visible item translated, in walk order, the
+    first entity of a ref kept (upstream names may clash in the ``default`` namespace)."""
+    translator = Translator(OWNER, strategy)
+    catalog: dict[str, Entity] = {}
+
+    def keep(entities: list[Entity]) -> None:
+        for entity in entities:
+            catalog.setdefault(_ref(entity), entity)
+
+    orgs = [Organization.model_validate(org) for org in dataset.orgs()]
+    keep([translator.domain(org) for org in orgs])
+    for org in orgs:
+        keep(
+            [
+                translator.system(Project.model_validate(p), org.name)
+                for p in dataset.projects(org.name)
+            ]
+        )
+    for org in orgs:
+        for project in dataset.projects(org.name):
+            built: list[Entity] = []
+            for record in dataset.components(org.name, project["name"]):
+                component = Component.model_validate(record)
+                detail = None
+                if is_service(component):
+                    detail = Component.model_validate(
+                        dataset.component_detail(
+                            org.name, project["name"], component.name, include_workload=True
+                        )
+                    )
+                built += translator.component(component, org.name, project["name"], detail)
+            keep(built)
+    return catalog
+
+
+def stored_catalog(db: sa.Engine) -> dict[str, Entity]:
+    """The merged catalog, without the location annotations the engine stamps."""
+    return {ref: strip_stamps(body) for ref, body in read_catalog(db).items()}
