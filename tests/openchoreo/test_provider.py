@@ -266,7 +266,7 @@ def test_duplicated_items_across_pages_and_repeated_detail_failures(
     [failing] = [
         path
         for path in upstream.dataset.paths("component")
-        if "service" in str(upstream.dataset.component_detail(*path.split("/"))["type"]).lower()
+        if "service" in str(upstream.dataset.component_detail(*_split3(path))["type"]).lower()
     ][:1]
     upstream.set_faults(duplicate_rate=0.5, fail_components=[failing], fault_seed=2)
     engine = build_engine(repository, clock, provider_for(upstream.url, token=TOKEN, retries=1))
@@ -330,8 +330,13 @@ def test_one_namespace_per_organization_keeps_every_clashing_name_apart(
 
 
 def _project_of(entity: dict[str, Any]) -> str | None:
-    annotations = entity["metadata"]["annotations"]
+    annotations: dict[str, str] = entity["metadata"]["annotations"]
     return annotations.get("openchoreo.io/project") or annotations.get("openchoreo.io/project-id")
+
+
+def _split3(path: str) -> tuple[str, str, str]:
+    org, project, component = path.split("/")
+    return org, project, component
 
 
 def test_a_project_deleted_while_its_components_are_walked_is_skipped_and_the_pass_completes(
