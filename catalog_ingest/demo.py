@@ -1,13 +1,17 @@
-"""The demo: two passes of a synthetic source, with upstream changes in between.
+"""The demo: two passes of the OpenChoreo provider over a simulated installation.
+
+The simulator serves a generated dataset on a loopback port inside this process; the provider
+walks it over real HTTP. Between the passes the upstream changes (items added, changed and
+removed), so the second pass writes only what changed and sweeps what disappeared.
 
 The dataset, the mutations and the summary live here; *how* a pass is driven is injected: the
 CLI drives it through the embedded Celery worker (``workers.demo``), and
 :func:`engine_pass_runner` drives the engine directly (tests of the core, no Celery).
 """
 
-import random
 import time
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -17,10 +21,15 @@ from catalog_ingest.clock import FastForwardClock
 from catalog_ingest.config import AppConfig
 from catalog_ingest.engine import Engine
 from catalog_ingest.lock import InProcessProviderLock
+from catalog_ingest.openchoreo.provider import OpenChoreoProvider
+from catalog_ingest.openchoreo.settings import OpenChoreoSettings
 from catalog_ingest.options import ProviderOptions
 from catalog_ingest.outcome import TickAction
 from catalog_ingest.runtime import Runtime, build_runtime
-from catalog_ingest.synthetic import SyntheticProvider, SyntheticSource
+from catalog_ingest.simulator.app import create_app
+from catalog_ingest.simulator.dataset import Dataset
+from catalog_ingest.simulator.server import serve_in_thread
+from catalog_ingest.simulator.spec import DatasetSpec
 from models.catalog_reads import count_by_kind
 
 DEMO_PROVIDER = "demo"
@@ -74,23 +83,49 @@ PassRunner = Callable[[PassSummary], None]
 @dataclass
 class DemoSetup:
     runtime: Runtime
-    source: SyntheticSource
+    dataset: Dataset
     clock: FastForwardClock
+    resources: ExitStack
+
+    def close(self) -> None:
+        """Stop the simulator and release the database."""
+        with self.resources:
+            self.runtime.close()
 
 
-def demo_setup(database_url: str, entities: int, page_size: int, seed: int = 1) -> DemoSetup:
-    """A runtime with the demo's synthetic provider, an in-process lock and a fast clock."""
+DEMO_OPTIONS = ProviderOptions(
+    burst_length=1,
+    burst_interval=5,
+    rest_length=1,
+    chunk_size=100,
+    max_concurrent_requests=10,
+    batch_delay_ms=0,
+)
+"""Short bursts (so a pass takes several), and no pacing: the upstream is local."""
+
+
+def demo_setup(
+    database_url: str, orgs: int, projects: int, components: int, seed: int = 1
+) -> DemoSetup:
+    """A simulator on a loopback port, the OpenChoreo provider on it, an in-process lock and a
+    fast clock."""
+    dataset = Dataset(DatasetSpec(orgs=orgs, projects=projects, components=components, seed=seed))
+    resources = ExitStack()
+    url = resources.enter_context(serve_in_thread(create_app(dataset)))
+    settings = OpenChoreoSettings(base_url=f"{url}/api/v1", default_owner="platform-team")
+    provider = OpenChoreoProvider(DEMO_PROVIDER, settings, DEMO_OPTIONS)
     clock = FastForwardClock()
-    source = SyntheticSource(size=entities, seed=seed)
-    options = ProviderOptions(burst_length=1, burst_interval=5, rest_length=1)
-    binding = ProviderBinding(SyntheticProvider(DEMO_PROVIDER, source, page_size), options)
-    runtime = build_runtime(
-        AppConfig(database_url=database_url),
-        clock=clock,
-        providers={DEMO_PROVIDER: binding},
-        lock=InProcessProviderLock(),
-    )
-    return DemoSetup(runtime, source, clock)
+    try:
+        runtime = build_runtime(
+            AppConfig(database_url=database_url),
+            clock=clock,
+            providers={DEMO_PROVIDER: ProviderBinding(provider, DEMO_OPTIONS)},
+            lock=InProcessProviderLock(),
+        )
+    except BaseException:
+        resources.close()
+        raise
+    return DemoSetup(runtime, dataset, clock, resources)
 
 
 def engine_pass_runner(engine: Engine, clock: FastForwardClock) -> PassRunner:
@@ -109,15 +144,22 @@ def engine_pass_runner(engine: Engine, clock: FastForwardClock) -> PassRunner:
     return run_pass
 
 
-def mutate(source: SyntheticSource, seed: int) -> dict[str, int]:
-    """Upstream changes between the passes: 2% added, 3% changed, 1% removed."""
-    rng = random.Random(seed)
-    changed = source.sample(max(1, source.size * 3 // 100), rng)
-    removed = source.sample(max(1, source.size // 100), rng)
-    source.change(changed)
-    source.remove(removed)
-    added = source.add(max(1, source.size * 2 // 100))
-    return {"added": len(added), "changed": len(changed), "removed": len(removed)}
+def mutate(dataset: Dataset, seed: int) -> dict[str, int]:
+    """Upstream changes between the passes, about 2% added, 3% changed and 1% removed, among
+    projects and components (a removed project takes its components with it)."""
+    size = dataset.spec.total_components
+    report = dataset.mutate(
+        add=max(1, size * 2 // 100),
+        change=max(1, size * 3 // 100),
+        remove=max(1, size // 100),
+        seed=seed,
+        levels=("project", "component"),
+    )
+    return {
+        "added": len(report.added),
+        "changed": len(report.changed),
+        "removed": len(report.removed),
+    }
 
 
 def _timed_pass(number: int, run_pass: PassRunner) -> PassSummary:
@@ -133,13 +175,16 @@ def run_demo(
 ) -> DemoSummary:
     """Two passes with upstream changes in between; returns what happened."""
     started = time.monotonic()
-    runtime, source = setup.runtime, setup.source
+    runtime, spec = setup.runtime, setup.dataset.spec
     url = runtime.config.database_url
     admin.reset(runtime.repository, DEMO_PROVIDER, setup.clock.now())
     summary = DemoSummary(database_url=url, provider=DEMO_PROVIDER)
-    progress(f"pass 1: ingesting {source.size} synthetic entities into {url}")
+    progress(
+        f"pass 1: ingesting a simulated OpenChoreo installation ({spec.orgs} organizations, "
+        f"{spec.total_projects} projects, {spec.total_components} components) into {url}"
+    )
     summary.passes.append(_timed_pass(1, run_pass))
-    summary.mutations = mutate(source, seed)
+    summary.mutations = mutate(setup.dataset, seed)
     progress(f"upstream changed: {summary.mutations}; starting pass 2")
     admin.start(runtime.repository, DEMO_PROVIDER, setup.clock.now())
     summary.passes.append(_timed_pass(2, run_pass))

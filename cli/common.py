@@ -16,7 +16,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
+"""One line per message whatever the terminal width: errors and progress stay greppable."""
+
+
+class UsageError(Exception):
+    """A user mistake a command detects itself: printed as one line, exit code 2."""
+
 
 ConfigOption = Annotated[
     Path | None,

@@ -21,6 +21,7 @@ from cli.common import (
     ConfigOption,
     DatabaseOption,
     ProviderArgument,
+    UsageError,
     app,
     err,
     load,
@@ -56,27 +57,44 @@ def check_config_command(file: Annotated[Path, typer.Argument(help="File to chec
     typer.echo(f"{file}: valid")
 
 
+MAX_DEMO_COMPONENTS = 2_000_000
+
+
 @app.command()
 def demo(
     database_url: Annotated[
         str, typer.Option("--database-url", help="Where the demo writes its catalog.")
     ] = "sqlite:///ingest-demo.db",
-    entities: Annotated[int, typer.Option(min=1, max=5_000_000)] = 20_000,
-    page_size: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
+    orgs: Annotated[int, typer.Option(min=1, max=10_000, help="Organizations.")] = 10,
+    projects: Annotated[int, typer.Option(min=1, max=1_000, help="Projects per org.")] = 10,
+    components: Annotated[
+        int, typer.Option(min=0, max=10_000, help="Components per project.")
+    ] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the generated dataset.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Embedded demo: two passes over a synthetic source with upstream changes in between.
+    """Embedded demo: two passes over a simulated OpenChoreo installation, with upstream
+    changes in between.
 
-    Runs the real tasks on an in-process Celery worker and broker (one process, no servers).
+    Runs the real tasks on an in-process Celery worker and broker, and the OpenChoreo simulator
+    on a loopback port (one process, no servers to install).
     """
     configure_logging("WARNING")
-    setup = demo_setup(database_url, entities, page_size)
+    if orgs * projects * components > MAX_DEMO_COMPONENTS:
+        raise UsageError(
+            f"the demo takes at most {MAX_DEMO_COMPONENTS:,} components "
+            f"(orgs x projects x components = {orgs * projects * components:,})"
+        )
+    try:
+        setup = demo_setup(database_url, orgs, projects, components, seed)
+    except ValueError as error:  # a dataset the simulator cannot name
+        raise UsageError(str(error)) from None
     progress: Progress = lambda line: err.print(line, highlight=False)  # noqa: E731
     try:
         with embedded(setup.runtime) as scheduler:
-            summary = run_demo(setup, celery_pass_runner(scheduler, progress), progress)
+            summary = run_demo(setup, celery_pass_runner(scheduler, progress), progress, seed)
     finally:
-        setup.runtime.close()
+        setup.close()
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
         return
@@ -155,6 +173,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     ConfigError,
     DatabaseURLError,
     UnknownProviderError,
+    UsageError,
 )
 
 

@@ -5,8 +5,14 @@ from pathlib import Path
 
 import yaml
 
+from catalog_ingest.demo import mutate
+from catalog_ingest.entities import entity_ref
+from catalog_ingest.simulator.dataset import Dataset
+from catalog_ingest.simulator.spec import DatasetSpec
 from tests.cli import run_ingest
 from tests.databases import scratch_postgres_database
+from tests.engine.helpers import strip_stamps
+from tests.openchoreo.support import expected_catalog
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -58,31 +64,40 @@ def test_an_unknown_provider_is_a_one_line_error(tmp_path: Path) -> None:
 def test_demo_runs_two_passes_from_a_clean_directory_and_export_shows_the_catalog(
     tmp_path: Path,
 ) -> None:
-    result = run_ingest("demo", "--entities", "3000", "--page-size", "200", "--json", cwd=tmp_path)
+    args = ("--orgs", "3", "--projects", "4", "--components", "10", "--seed", "5")
+    result = run_ingest("demo", *args, "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert [p["pass_number"] for p in summary["passes"]] == [1, 2]
-    assert summary["mutations"] == {"added": 60, "changed": 90, "removed": 30}
-    assert summary["removed"] == 30
-    assert summary["total_entities"] == 3000 - 30 + 60
-    assert summary["passes"][1]["written"] == 150
-    assert "pass 1" in result.stderr
+    assert "pass 1: ingesting a simulated OpenChoreo installation" in result.stderr
     assert (tmp_path / "ingest-demo.db").exists()
+
+    # The same seed generates the same upstream and the same changes: the catalog is exact.
+    dataset = Dataset(DatasetSpec(orgs=3, projects=4, components=10, seed=5))
+    first = expected_catalog(dataset)
+    assert summary["mutations"] == mutate(dataset, 5)
+    expected = expected_catalog(dataset)
+    assert summary["removed"] == summary["passes"][1]["removed"] == len(set(first) - set(expected))
+    assert summary["removed"] > 0
+    assert summary["total_entities"] == len(expected)
 
     exported = run_ingest(
         "export", "--format", "json", "--database-url", "sqlite:///ingest-demo.db", cwd=tmp_path
     )
     assert exported.returncode == 0, exported.stderr
     entities = [json.loads(line) for line in exported.stdout.splitlines()]
-    assert len(entities) == 3030
+    by_ref = {
+        entity_ref(e["kind"], e["metadata"]["namespace"], e["metadata"]["name"]): strip_stamps(
+            e, "demo"
+        )
+        for e in entities
+    }
+    assert by_ref == expected
     kinds: dict[str, int] = {}
     for entity in entities:
         kinds[entity["kind"]] = kinds.get(entity["kind"], 0) + 1
     assert kinds == summary["entities_by_kind"]
-    assert all(
-        e["metadata"]["annotations"]["backstage.io/managed-by-location"] == "provider:demo"
-        for e in entities
-    )
+    assert set(kinds) == {"Domain", "System", "Component", "API"}
     as_yaml = run_ingest("export", "--database-url", "sqlite:///ingest-demo.db", cwd=tmp_path)
     documents = [d for d in yaml.safe_load_all(as_yaml.stdout) if d]
     assert documents == entities
@@ -90,15 +105,30 @@ def test_demo_runs_two_passes_from_a_clean_directory_and_export_shows_the_catalo
 
 def test_demo_runs_against_postgres_and_status_shows_the_resting_provider() -> None:
     with scratch_postgres_database("ingest_cli") as url:
-        result = run_ingest("demo", "--entities", "1000", "--database-url", url)
+        args = ("--orgs", "2", "--projects", "3", "--components", "10", "--database-url", url)
+        result = run_ingest("demo", *args)
         assert result.returncode == 0, result.stderr
-        assert "catalog: 1010 entities" in result.stdout
+        catalog_line = next(
+            line for line in result.stdout.splitlines() if line.startswith("catalog:")
+        )
+        assert "Domain: 2" in catalog_line
         status = run_ingest("status", "--json", "--database-url", url)
         assert status.returncode == 0, status.stderr
         [row] = json.loads(status.stdout)
         assert row["provider"] == "demo"
         assert row["current"]["status"] == "resting"
-        assert row["current"]["removed"] == 10
+        assert row["current"]["removed"] > 0
+
+
+def test_demo_refuses_a_dataset_too_large_in_one_line(tmp_path: Path) -> None:
+    args = ("--orgs", "10000", "--projects", "1000", "--components", "10000")
+    result = run_ingest("demo", *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: the demo takes at most 2,000,000 components "
+        "(orgs x projects x components = 100,000,000,000)"
+    )
+    assert not (tmp_path / "ingest-demo.db").exists()
 
 
 def test_run_embedded_ingests_configured_providers_in_one_process_without_redis(
