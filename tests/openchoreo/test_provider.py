@@ -385,3 +385,17 @@ def test_the_cursor_stays_under_2_kb_walking_1000_organizations_of_100_projects(
                     break
     assert pages > 1000
     assert 0 < largest < 2048
+
+
+def test_requests_that_time_out_are_retried_and_the_pass_completes(
+    repository: SqlRepository, clock: ManualClock, upstream: Running
+) -> None:
+    upstream.set_faults(timeout_rate=0.15, timeout_seconds=1.0, fault_seed=5)
+    provider = provider_for(upstream.url, token=TOKEN, retries=6, timeout_seconds=0.3)
+    engine = build_engine(repository, clock, provider)
+    with structlog.testing.capture_logs() as logs:
+        outcomes = run_until(engine, clock, TickAction.PASS_COMPLETED)
+    assert all(o.action is not TickAction.BACKED_OFF for o in outcomes)
+    assert stored_catalog(repository.engine) == expected_catalog(upstream.dataset)
+    retried = [e for e in logs if e["event"] == "retrying OpenChoreo request"]
+    assert any("ReadTimeout" in e["failure"] for e in retried)
