@@ -1,18 +1,19 @@
 """One burst: pages from the last mark's cursor until done, out of time, or asked to stop."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 import structlog
 
 from catalog_ingest.binding import ProviderBinding
 from catalog_ingest.clock import Clock
-from catalog_ingest.entities import PreparedPage, prepare_page
+from catalog_ingest.entities import prepare_page
+from catalog_ingest.fanout import Dispatcher, as_items, deferring, resolve_inline
 from catalog_ingest.lock import Lease, LockLostError
-from catalog_ingest.provider import BurstInfo, JSONValue, OriginDescriber, Page
-from catalog_ingest.repository import Ingestion, IngestionRepository, PageResult, PageWrite
+from catalog_ingest.provider import BurstInfo, DeferringProvider, JSONValue, Page
+from catalog_ingest.reporting import log_rejections, report_clashes
+from catalog_ingest.repository import Ingestion, IngestionRepository, PageWrite
 
 log = structlog.get_logger(__name__)
 
@@ -32,6 +33,11 @@ class BurstProgress:
     written: int = 0
     rejected: int = 0
     duplicates: int = 0
+    fallbacks: int = 0
+    deferred: int = 0
+    """Deferred items dispatched to child tasks."""
+    throttled: bool = False
+    """The burst stopped early because too many pages wait for their deferred items."""
     done: bool = False
 
 
@@ -60,41 +66,21 @@ def _ensure_lease(lease: Lease | None) -> None:
         raise LockLostError(f"lock on provider {lease.provider} was lost; burst stops unwritten")
 
 
-Clash = tuple[str, Mapping[str, Any] | None, Mapping[str, Any]]
-"""A ref emitted twice in one pass: the ref, the body kept (if known) and the body dropped."""
+@dataclass(frozen=True, slots=True)
+class BurstScope:
+    """What a burst runs for and with."""
 
-
-def _clashes(prepared: PreparedPage, result: PageResult) -> list[Clash]:
-    clashes: list[Clash] = [
-        (kept.ref, kept.body, dropped.body) for kept, dropped in prepared.duplicates
-    ]
-    for entity in prepared.entities:
-        if entity.ref in result.duplicates:
-            kept = result.duplicates[entity.ref]
-            clashes.append((entity.ref, kept if isinstance(kept, Mapping) else None, entity.body))
-    return clashes
-
-
-def _report_clashes(binding: ProviderBinding, clashes: list[Clash]) -> None:
-    """Log each clash with both upstream origins (the first writer of a ref keeps it)."""
-    provider = binding.provider
-    describe = provider.origin_of if isinstance(provider, OriginDescriber) else None
-    for ref, kept, dropped in clashes:
-        log.warning(
-            "entity clash: ref emitted twice in one pass, the first is kept",
-            provider=binding.name,
-            ref=ref,
-            kept=describe(kept) if describe and kept is not None else None,
-            dropped=describe(dropped) if describe else None,
-        )
+    repository: IngestionRepository
+    binding: ProviderBinding
+    ingestion: Ingestion
+    fence: int
+    clock: Clock
+    dispatcher: Dispatcher | None = None
+    """Sends deferred items to child tasks; without one they are resolved in the burst."""
 
 
 def run_burst(
-    repository: IngestionRepository,
-    binding: ProviderBinding,
-    ingestion: Ingestion,
-    fence: int,
-    clock: Clock,
+    scope: BurstScope,
     should_stop: StopCheck,
     lease: Lease | None = None,
     progress: BurstProgress | None = None,
@@ -102,50 +88,114 @@ def run_burst(
     """Fetch and commit pages; each page is one transaction. Raises on provider or store errors.
 
     Before each commit the lease (when there is one) must still be held: a burst that lost its
-    lock writes nothing more, even before anyone else takes the fence.
+    lock writes nothing more, even before anyone else takes the fence. With a dispatcher, the
+    burst stops listing while ``max_pending_pages`` pages wait for their deferred items.
     """
     progress = progress or BurstProgress()
+    repository, binding, ingestion = scope.repository, scope.binding, scope.ingestion
     mark = repository.last_mark(ingestion.id)
     cursor = mark.cursor if mark else None
-    deadline = clock.monotonic() + binding.options.burst_length
-    info = BurstInfo(provider_name=binding.name, ingestion_id=ingestion.id, fence=fence)
+    deadline = scope.clock.monotonic() + binding.options.burst_length
+    info = BurstInfo(provider_name=binding.name, ingestion_id=ingestion.id, fence=scope.fence)
     with binding.provider.around(info) as context:
         while True:
+            if _throttled(scope):
+                progress.throttled = True
+                return progress
             page = _check_page(binding.provider.next(context, cursor), binding.name)
-            prepared = prepare_page(page.entities, binding.name)
-            for rejection in prepared.rejections:
-                log.warning("entity rejected", provider=binding.name, reason=rejection.reason)
             cursor = _stored_cursor(page)
-            _ensure_lease(lease)
-            result = repository.commit_page(
-                ingestion,
-                fence,
-                PageWrite(
-                    prepared.entities,
-                    cursor,
-                    page.done,
-                    len(prepared.rejections),
-                    binding.priority,
-                    len(prepared.duplicates),
-                ),
-                clock.now(),
-            )
-            clashes = _clashes(prepared, result)
-            _report_clashes(binding, clashes)
-            progress.pages += 1
-            progress.entities += len(prepared.entities) - len(result.duplicates)
-            progress.written += result.written
-            progress.rejected += len(prepared.rejections)
-            progress.duplicates += len(clashes)
-            log.debug(
-                "page committed",
-                provider=binding.name,
-                sequence=result.sequence,
-                entities=len(prepared.entities),
-                written=result.written,
-            )
+            if page.deferred and scope.dispatcher is not None:
+                _commit_deferred(scope, page, cursor, lease, progress)
+            else:
+                _commit(scope, page, cursor, lease, progress)
             if page.done:
                 progress.done = True
                 return progress
-            if clock.monotonic() >= deadline or should_stop():
+            if scope.clock.monotonic() >= deadline or should_stop():
                 return progress
+
+
+def _throttled(scope: BurstScope) -> bool:
+    """Backpressure: too many pages still wait for their deferred items."""
+    if scope.dispatcher is None or not isinstance(scope.binding.provider, DeferringProvider):
+        return False
+    waiting = len(scope.repository.pending_pages(scope.ingestion.id))
+    limit = scope.binding.options.max_pending_pages
+    if waiting < limit:
+        return False
+    log.info("burst paused: pages wait for details", provider=scope.binding.name, pending=waiting)
+    return True
+
+
+def _commit(
+    scope: BurstScope,
+    page: Page,
+    cursor: JSONValue,
+    lease: Lease | None,
+    progress: BurstProgress,
+) -> None:
+    """One page in one transaction (its deferred items, if any, resolved here first)."""
+    binding = scope.binding
+    entities, fallbacks = list(page.entities), 0
+    if page.deferred:
+        resolved, fallbacks = resolve_inline(binding, as_items(page.deferred))
+        entities += resolved
+    prepared = prepare_page(entities, binding.name)
+    log_rejections(binding, prepared)
+    _ensure_lease(lease)
+    write = PageWrite(
+        prepared.entities,
+        cursor,
+        page.done,
+        len(prepared.rejections),
+        binding.priority,
+        len(prepared.duplicates),
+        fallbacks,
+    )
+    result = scope.repository.commit_page(scope.ingestion, scope.fence, write, scope.clock.now())
+    progress.duplicates += report_clashes(binding, prepared, result)
+    progress.pages += 1
+    progress.entities += len(prepared.entities) - len(result.duplicates)
+    progress.written += result.written
+    progress.rejected += len(prepared.rejections)
+    progress.fallbacks += fallbacks
+    log.debug(
+        "page committed",
+        provider=binding.name,
+        sequence=result.sequence,
+        entities=len(prepared.entities),
+        written=result.written,
+    )
+
+
+def _commit_deferred(
+    scope: BurstScope,
+    page: Page,
+    cursor: JSONValue,
+    lease: Lease | None,
+    progress: BurstProgress,
+) -> None:
+    """Commit the page's mark now, hold its entities, and dispatch its deferred items."""
+    assert scope.dispatcher is not None
+    deferring(scope.binding)
+    items = as_items(page.deferred)
+    _ensure_lease(lease)
+    pending = scope.repository.commit_deferred_page(
+        scope.ingestion,
+        scope.fence,
+        PageWrite((), cursor, page.done, priority=scope.binding.priority),
+        list(page.entities),
+        items,
+        scope.clock.now(),
+    )
+    scope.dispatcher.dispatch(
+        scope.binding.name, scope.ingestion.id, pending.mark_id, pending.dispatch, items
+    )
+    progress.pages += 1
+    progress.deferred += len(items)
+    log.debug(
+        "page committed, details dispatched",
+        provider=scope.binding.name,
+        sequence=pending.sequence,
+        deferred=len(items),
+    )

@@ -21,10 +21,12 @@ from datetime import datetime
 import structlog
 
 from catalog_ingest.binding import ProviderBinding
-from catalog_ingest.burst import BurstProgress, StopCheck, run_burst
+from catalog_ingest.burst import BurstProgress, BurstScope, StopCheck, run_burst
 from catalog_ingest.clock import Clock, SystemClock
+from catalog_ingest.fanout import Dispatcher, settle
 from catalog_ingest.lock import Lease, LockLostError
 from catalog_ingest.outcome import TickAction, TickOutcome
+from catalog_ingest.provider import DeferringProvider
 from catalog_ingest.redaction import Redactor
 from catalog_ingest.repository import (
     FencedError,
@@ -36,6 +38,9 @@ from catalog_ingest.states import NextAction, Phase
 from catalog_ingest.sweep import sweep
 
 log = structlog.get_logger(__name__)
+
+LISTING_DONE = (Phase.AWAITING_DETAILS, Phase.SWEEPING)
+"""Phases after the last listing page: a burst only settles pending pages and sweeps."""
 
 
 class UnknownProviderError(KeyError):
@@ -70,12 +75,15 @@ class Engine:
         clock: Clock | None = None,
         redactor: Redactor | None = None,
         worker_id: str | None = None,
+        dispatcher: Dispatcher | None = None,
     ) -> None:
         self.repository = repository
         self.providers = dict(providers)
         self.clock: Clock = clock or SystemClock()
         self.redactor = redactor or Redactor()
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.dispatcher = dispatcher
+        """Where deferred items go (child tasks); ``None``: bursts resolve them inline."""
 
     def binding(self, provider_name: str) -> ProviderBinding:
         try:
@@ -149,7 +157,7 @@ class Engine:
         burst_id = self.repository.start_burst(
             ingestion.id, fence, self.clock.now(), self.worker_id
         )
-        progress = BurstProgress(done=ingestion.phase is Phase.SWEEPING)
+        progress = BurstProgress(done=ingestion.phase in LISTING_DONE)
         outcome = self._run_burst(binding, ingestion, fence, stop, progress)
         self.repository.finish_burst(
             burst_id, self.clock.now(), outcome.action, progress.pages, progress.entities
@@ -165,24 +173,21 @@ class Engine:
         progress: BurstProgress,
     ) -> TickOutcome:
         repository, options = self.repository, binding.options
+        scope = BurstScope(repository, binding, ingestion, fence, self.clock, self.dispatcher)
         try:
             if not progress.done:
-                run_burst(
-                    repository,
-                    binding,
-                    ingestion,
-                    fence,
-                    self.clock,
-                    stop.requested,
-                    stop.lease,
-                    progress,
-                )
-            if not progress.done:
+                run_burst(scope, stop.requested, stop.lease, progress)
+            waiting = 0
+            if isinstance(binding.provider, DeferringProvider):
+                waiting = settle(repository, binding, ingestion, fence, self.dispatcher, self.clock)
+            if not progress.done or waiting:
                 now = self.clock.now()
+                phase = Phase.AWAITING_DETAILS if progress.done else None
                 repository.set_interstitial(
-                    ingestion.id, fence, now, now + options.burst_interval_delta
+                    ingestion.id, fence, now, now + options.burst_interval_delta, phase
                 )
-                return self._burst_outcome(TickAction.BURST, ingestion, progress)
+                note = f"{waiting} page(s) wait for their details" if waiting else None
+                return self._burst_outcome(TickAction.BURST, ingestion, progress, note=note)
             result = sweep(repository, ingestion, fence, options, self.clock.now())
             now = self.clock.now()
             repository.set_resting(
@@ -261,6 +266,8 @@ class Engine:
             written=progress.written,
             rejected=progress.rejected,
             duplicates=progress.duplicates,
+            fallbacks=progress.fallbacks,
+            deferred=progress.deferred,
             removed=removed,
             note=note,
         )

@@ -56,6 +56,18 @@ class ProviderOptions(BaseModel):
     batch_delay_ms: int = Field(
         100, ge=0, le=10000, description="Milliseconds a concurrency slot rests after a call."
     )
+    max_pending_pages: int = Field(
+        4,
+        ge=1,
+        le=1000,
+        description="Pages waiting for detail calls before a burst stops listing (backpressure).",
+    )
+    pending_page_timeout: float = Field(
+        300,
+        ge=5,
+        le=86400,
+        description="Seconds after which a page still waiting for details is dispatched again.",
+    )
 
     @field_validator("burst_length", "burst_interval", mode="before")
     @classmethod
@@ -75,6 +87,15 @@ class ProviderOptions(BaseModel):
         if isinstance(value, list | tuple):
             return tuple(_human_duration_seconds(item) for item in value)
         return value
+
+    @property
+    def pending_page_timeout_delta(self) -> timedelta:
+        return timedelta(seconds=self.pending_page_timeout)
+
+    @property
+    def batch_delay(self) -> float:
+        """Seconds a request slot rests after each call."""
+        return self.batch_delay_ms / 1000
 
     @property
     def burst_length_delta(self) -> timedelta:

@@ -44,6 +44,10 @@ class TickOutcome:
     rejected: int = 0
     duplicates: int = 0
     """Entities dropped because an earlier page of the pass emitted their ref (clashes)."""
+    fallbacks: int = 0
+    """Deferred items resolved in a degraded way in this burst (inline resolution)."""
+    deferred: int = 0
+    """Deferred items this burst dispatched to child tasks."""
     removed: int = 0
     note: str | None = None
     """An error (backoff), a sweep refusal, or why a burst stopped."""

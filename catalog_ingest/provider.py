@@ -5,7 +5,7 @@ cursor it returns and hands it back on the next call, possibly in another proces
 Cursors must therefore be JSON-serialisable (no sets, tuples, datetimes or objects) and small.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
@@ -13,6 +13,30 @@ from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
 Entity: TypeAlias = dict[str, Any]
 """A Backstage entity as a JSON object (``apiVersion``, ``kind``, ``metadata``, ``spec``...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """Work a page waits for: resolved into entities later, possibly by another process.
+
+    The page commits (its entities, marks and cursor, atomically) only once every deferred
+    item of it is resolved. ``payload`` is stored, so it must be JSON; ``labels`` are shown on
+    the task that resolves the item (Flower), e.g. organization, project and component.
+    """
+
+    key: str
+    """Unique within the page."""
+    payload: JSONValue
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What resolving a deferred item gave."""
+
+    entities: Sequence[Entity] = ()
+    fallback: str | None = None
+    """Why the item was resolved in a degraded way (e.g. its detail call kept failing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +49,9 @@ class Page:
     done: bool
     entities: Sequence[Entity] = ()
     cursor: JSONValue = None
+    deferred: Sequence[Deferred] = ()
+    """Items whose entities belong to this page but need more upstream calls (see
+    :class:`DeferringProvider`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +96,26 @@ class Provider(Protocol):
 
     def next(self, context: Any, cursor: JSONValue) -> Page:
         """Fetch the page after ``cursor`` (``None`` on the first call of a pass)."""
+        ...
+
+
+Gate = Callable[[], AbstractContextManager[None]]
+"""Wraps each upstream call of a resolver: takes a global request slot for the call."""
+Resolve = Callable[[JSONValue], Resolution]
+
+
+@runtime_checkable
+class DeferringProvider(Protocol):
+    """Optional: providers whose pages carry :class:`Deferred` items.
+
+    The engine resolves them by fanning out child tasks (distributed mode) or inline, a bounded
+    number at a time; either way every upstream call goes through ``gate``.
+    """
+
+    def resolver(self, gate: Gate) -> AbstractContextManager[Resolve]:
+        """Set up what resolving needs (an HTTP client); yield the function that resolves one
+        deferred item's payload. Resolving must not raise for upstream failures: it degrades
+        (``Resolution.fallback``) instead."""
         ...
 
 

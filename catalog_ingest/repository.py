@@ -46,6 +46,7 @@ class Ingestion:
     rejected: int
     removed: int
     duplicates: int
+    fallbacks: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,8 @@ class PageWrite:
     priority: int = 0
     duplicates: int = 0
     """Repeats of a ref within this page, already dropped from ``entities``."""
+    fallbacks: int = 0
+    """Deferred items of this page resolved in a degraded way."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,39 @@ class PageResult:
     duplicates: Mapping[str, JSONValue] = field(default_factory=dict)
     """Refs an earlier page of the pass already emitted -> the body kept for them. These
     entities were dropped, not written: the first writer of a ref in a pass keeps it."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPage:
+    """A committed listing page still waiting for (or just done with) its deferred items."""
+
+    mark_id: int
+    sequence: int
+    dispatch: int
+    """Generation of its child tasks; only children of this generation may record results."""
+    pending: int
+    """Items not resolved yet (0: ready to finalize)."""
+    dispatched_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredItem:
+    """A deferred item as stored: what its child task needs."""
+
+    key: str
+    payload: JSONValue
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class PageContent:
+    """Everything a fully resolved pending page commits."""
+
+    ingestion_id: str
+    provider_name: str
+    entities: list[JSONValue]
+    """The page's own entities, then each item's, in the page's order."""
+    fallbacks: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +170,12 @@ class IngestionRepository(Protocol):
         ...
 
     def set_interstitial(
-        self, ingestion_id: str, fence: int, now: datetime, next_action_at: datetime
+        self,
+        ingestion_id: str,
+        fence: int,
+        now: datetime,
+        next_action_at: datetime,
+        phase: Phase | None = None,
     ) -> None: ...
 
     def set_backoff(
@@ -183,6 +224,58 @@ class IngestionRepository(Protocol):
         ...
 
     def list_marks(self, ingestion_id: str) -> list[Mark]: ...
+
+    # Deferred pages (detail fan-out): see catalog_ingest.fanout.
+
+    def commit_deferred_page(
+        self,
+        ingestion: Ingestion,
+        fence: int,
+        page: PageWrite,
+        staged: Sequence[JSONValue],
+        items: Sequence[DeferredItem],
+        now: datetime,
+    ) -> PendingPage:
+        """Commit a listing page whose entities wait for ``items``: its mark (sequence and
+        cursor) now, under the burst's fence; its entities when the last item is resolved."""
+        ...
+
+    def pending_pages(self, ingestion_id: str) -> list[PendingPage]:
+        """Deferred pages of the ingestion not finalized yet, oldest first."""
+        ...
+
+    def deferred_item(self, mark_id: int, key: str, dispatch: int) -> DeferredItem | None:
+        """The item, unless it is resolved or ``dispatch`` is not the page's generation."""
+        ...
+
+    def record_resolution(
+        self,
+        mark_id: int,
+        key: str,
+        dispatch: int,
+        entities: Sequence[JSONValue],
+        fallback: str | None,
+    ) -> int | None:
+        """Store an item's result; returns the page's items still pending, or ``None`` when the
+        result was refused (stale generation, already resolved, page gone)."""
+        ...
+
+    def page_content(self, mark_id: int) -> PageContent | None:
+        """What the page commits, when it is fully resolved and not finalized."""
+        ...
+
+    def finalize_page(self, mark_id: int, page: PageWrite, now: datetime) -> PageResult | None:
+        """Commit a fully resolved page once: marks, catalog writes and counters in one
+        transaction. ``None`` when it was finalized already or its pass no longer accepts
+        writes (canceled, reset, closed)."""
+        ...
+
+    def redispatch(
+        self, ingestion_id: str, fence: int, mark_id: int, now: datetime
+    ) -> tuple[int, list[DeferredItem]] | None:
+        """Move a pending page to a new generation (under the burst's fence); returns it and
+        the items still unresolved, or ``None`` when the page is no longer pending."""
+        ...
 
     def list_ingestions(self, provider_name: str | None = None) -> list[Ingestion]: ...
 

@@ -44,6 +44,9 @@ class Phase(StrEnum):
 
     LISTING = "listing"
     """Pages are being fetched."""
+    AWAITING_DETAILS = "awaiting details"
+    """The final listing page is committed; some pages still wait for their detail calls.
+    The sweep waits for them."""
     SWEEPING = "sweeping"
     """The final page is committed; stale entities are being removed."""
     DONE = "done"

@@ -21,6 +21,7 @@ def _describe(ingestion: Ingestion, redactor: Redactor) -> dict[str, Any]:
         "entities": ingestion.entities,
         "rejected": ingestion.rejected,
         "duplicates": ingestion.duplicates,
+        "fallbacks": ingestion.fallbacks,
         "removed": ingestion.removed,
         "attempts": ingestion.attempts,
         "fence": ingestion.fence,
@@ -43,6 +44,7 @@ def status_rows(
         row = rows.setdefault(ingestion.provider_name, {"provider": ingestion.provider_name})
         if ingestion.completion_ticket == OPEN_TICKET:
             row["current"] = _describe(ingestion, redactor)
+            row["current"]["pending_pages"] = len(repository.pending_pages(ingestion.id))
         elif ingestion.next_action is NextAction.DONE and "last_completed" not in row:
             row["last_completed"] = _describe(ingestion, redactor)
     return list(rows.values())
@@ -59,6 +61,8 @@ def render_status(rows: list[dict[str, Any]], console: Console) -> None:
         "entities",
         "rejected",
         "duplicates",
+        "fallbacks",
+        "pending pages",
         "removed",
         "attempts",
         "last error / sweep note",
@@ -77,6 +81,8 @@ def render_status(rows: list[dict[str, Any]], console: Console) -> None:
             str(current.get("entities", "-")),
             str(current.get("rejected", "-")),
             str(current.get("duplicates", "-")),
+            str(current.get("fallbacks", "-")),
+            str(current.get("pending_pages", "-")),
             str(last.get("removed", current.get("removed", "-"))),
             str(current.get("attempts", "-")),
             note[:200],

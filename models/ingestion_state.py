@@ -39,6 +39,7 @@ def to_ingestion(row: Row[Any]) -> Ingestion:
         rejected=values["rejected"],
         removed=values["removed"],
         duplicates=values["duplicates"],
+        fallbacks=values["fallbacks"],
     )
 
 
@@ -83,6 +84,7 @@ def insert_open(
                     rejected=0,
                     removed=0,
                     duplicates=0,
+                    fallbacks=0,
                 )
             )
     except IntegrityError:

@@ -51,13 +51,14 @@ class MarkOutcome:
     """Refs an earlier page of the ingestion already marked."""
 
 
-def _next_sequence(
+def next_sequence(
     connection: Connection, ingestion_id: str, fence: int, page: PageWrite, now: datetime
 ) -> int:
     """Advance the page counter under the burst's guard; the new count is the sequence."""
     values: dict[str, Any] = {
         "pages": ingestions.c.pages + 1,
         "rejected": ingestions.c.rejected + page.rejected,
+        "fallbacks": ingestions.c.fallbacks + page.fallbacks,
         "updated_at": now,
     }
     if page.done:
@@ -224,12 +225,25 @@ def commit_page(
     now: datetime,
 ) -> PageResult:
     """The body of a page's transaction; the caller owns the transaction."""
-    sequence = _next_sequence(connection, ingestion_id, fence, page, now)
+    sequence = next_sequence(connection, ingestion_id, fence, page, now)
     mark_id = connection.execute(
         marks.insert()
         .values(ingestion_id=ingestion_id, sequence=sequence, cursor=page.cursor, created_at=now)
         .returning(marks.c.id)
     ).scalar_one()
+    return store_page(connection, ingestion_id, provider_name, mark_id, sequence, page, now)
+
+
+def store_page(
+    connection: Connection,
+    ingestion_id: str,
+    provider_name: str,
+    mark_id: int,
+    sequence: int,
+    page: PageWrite,
+    now: datetime,
+) -> PageResult:
+    """Mark and store a page's entities under its mark; count the refs already emitted."""
     written, duplicates = mark_and_store(
         connection, ingestion_id, mark_id, provider_name, page.entities, page.priority, now
     )

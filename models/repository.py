@@ -11,10 +11,20 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from catalog_ingest.entities import PreparedEntity
-from catalog_ingest.repository import Ingestion, Mark, PageResult, PageWrite, RemovalPlan
+from catalog_ingest.provider import JSONValue
+from catalog_ingest.repository import (
+    DeferredItem,
+    Ingestion,
+    Mark,
+    PageContent,
+    PageResult,
+    PageWrite,
+    PendingPage,
+    RemovalPlan,
+)
 from catalog_ingest.states import NextAction, Phase, Status
+from models import deferred, pages, sweep
 from models import ingestion_state as state
-from models import pages, sweep
 from models.catalog_writes import delete_source_entities
 from models.tables import ingestions
 
@@ -70,15 +80,22 @@ class SqlRepository:
             )
 
     def set_interstitial(
-        self, ingestion_id: str, fence: int, now: datetime, next_action_at: datetime
+        self,
+        ingestion_id: str,
+        fence: int,
+        now: datetime,
+        next_action_at: datetime,
+        phase: Phase | None = None,
     ) -> None:
-        values = {
+        values: dict[str, object] = {
             "status": Status.INTERSTITIAL,
             "next_action_at": next_action_at,
             "attempts": 0,
             "last_error": None,
             "updated_at": now,
         }
+        if phase is not None:
+            values["phase"] = phase
         with self.engine.begin() as connection:
             state.guarded_update(connection, ingestion_id, fence, values)
 
@@ -193,3 +210,58 @@ class SqlRepository:
             )
             delete_source_entities(connection, ingestion.provider_name, removed, now)
             pages.unmark_refs(connection, ingestion.id, removed)
+
+    # ------------------------------------------------------------------ deferred pages
+
+    def commit_deferred_page(
+        self,
+        ingestion: Ingestion,
+        fence: int,
+        page: PageWrite,
+        staged: Sequence[JSONValue],
+        items: Sequence[DeferredItem],
+        now: datetime,
+    ) -> PendingPage:
+        with self.engine.begin() as connection:
+            return deferred.commit_deferred_page(
+                connection, ingestion.id, fence, page, staged, items, now
+            )
+
+    def pending_pages(self, ingestion_id: str) -> list[PendingPage]:
+        with self.engine.connect() as connection:
+            return deferred.pending_pages(connection, ingestion_id)
+
+    def deferred_item(self, mark_id: int, key: str, dispatch: int) -> DeferredItem | None:
+        with self.engine.connect() as connection:
+            return deferred.deferred_item(connection, mark_id, key, dispatch)
+
+    def record_resolution(
+        self,
+        mark_id: int,
+        key: str,
+        dispatch: int,
+        entities: Sequence[JSONValue],
+        fallback: str | None,
+    ) -> int | None:
+        with self.engine.begin() as connection:
+            return deferred.record_resolution(
+                connection, mark_id, key, dispatch, entities, fallback
+            )
+
+    def page_content(self, mark_id: int) -> PageContent | None:
+        with self.engine.connect() as connection:
+            return deferred.page_content(connection, mark_id)
+
+    def finalize_page(self, mark_id: int, page: PageWrite, now: datetime) -> PageResult | None:
+        try:
+            with self.engine.begin() as connection:
+                return deferred.finalize_page(connection, mark_id, page, now)
+        except deferred.PageRefused:
+            return None
+
+    def redispatch(
+        self, ingestion_id: str, fence: int, mark_id: int, now: datetime
+    ) -> tuple[int, list[DeferredItem]] | None:
+        with self.engine.begin() as connection:
+            state.guarded_update(connection, ingestion_id, fence, {"updated_at": now})
+            return deferred.redispatch(connection, mark_id, now)

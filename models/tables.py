@@ -87,6 +87,8 @@ class IngestionRow(Base):
     removed: Mapped[int] = mapped_column(BigInteger, default=0)
     duplicates: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     """Entities dropped because an earlier page of the pass already emitted their ref."""
+    fallbacks: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Deferred items resolved in a degraded way (their detail calls kept failing)."""
 
 
 class MarkRow(Base):
@@ -100,6 +102,37 @@ class MarkRow(Base):
     sequence: Mapped[int] = mapped_column(Integer)
     cursor: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deferred: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How many deferred items the page waits for (0: an ordinary page, committed at once)."""
+    pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Deferred items not resolved yet."""
+    dispatch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Generation of the page's child tasks: a re-dispatch moves it on, shutting out the
+    children of earlier generations (the page's fence)."""
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    staged: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    """The page's own entities, held until its deferred items are resolved."""
+    finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When a deferred page was committed (marks and catalog writes); null while pending."""
+
+
+class DeferredRow(Base):
+    """A deferred item of a pending page, and its resolution once a child task made it."""
+
+    __tablename__ = "ingestion_deferred"
+
+    mark_id: Mapped[int] = mapped_column(
+        AutoId, ForeignKey("ingestion_marks.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    """Order within the page: entities commit in the order the page listed them."""
+    ingestion_id: Mapped[str] = mapped_column(String(36))
+    payload: Mapped[Any] = mapped_column(JSONDocument)
+    labels: Mapped[Any] = mapped_column(JSONDocument)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    entities: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    fallback: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class MarkEntityRow(Base):
@@ -179,3 +212,4 @@ mark_entities = cast(Table, MarkEntityRow.__table__)
 source_entities = cast(Table, SourceEntityRow.__table__)
 bursts = cast(Table, BurstRow.__table__)
 catalog_entities = cast(Table, CatalogEntityRow.__table__)
+deferred_items = cast(Table, DeferredRow.__table__)

@@ -9,6 +9,7 @@ which the engine turns into its backoff. Everything else is classified for the w
 import random
 import time
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Generic
@@ -32,6 +33,7 @@ from catalog_ingest.openchoreo.models import (
     Item,
     ListEnvelope,
 )
+from catalog_ingest.provider import Gate
 
 log = structlog.get_logger(__name__)
 
@@ -84,6 +86,7 @@ class OpenChoreoClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        gate: Gate | None = None,
     ) -> None:
         headers = {"Accept": "application/json", "User-Agent": "catalog-ingest"}
         if token:
@@ -94,6 +97,8 @@ class OpenChoreoClient:
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._gate = gate
+        """Taken around each attempt of a detail call (a global request slot)."""
 
     def close(self) -> None:
         self._http.close()
@@ -122,7 +127,7 @@ class OpenChoreoClient:
     def component(self, org: str, project: str, name: str) -> Component:
         """The component's detail, with its workload (``include=workload``)."""
         path = path_of("orgs", org, "projects", project, "components", name)
-        body = self._get_json(path, {"include": "workload"})
+        body = self._get_json(path, {"include": "workload"}, self._gate)
         envelope: ComponentEnvelope = self._parse(path, ComponentEnvelope, body)
         return envelope.data
 
@@ -137,11 +142,14 @@ class OpenChoreoClient:
             raise UpstreamContractError(f"GET {path}: 200 response with success=false")
         return parsed
 
-    def _get_json(self, path: str, params: Mapping[str, str | int]) -> Any:
+    def _get_json(
+        self, path: str, params: Mapping[str, str | int], gate: Gate | None = None
+    ) -> Any:
         attempt = 0
         while True:
             try:
-                response = self._http.get(path, params=params)
+                with gate() if gate is not None else nullcontext():
+                    response = self._http.get(path, params=params)
             except httpx.TransportError as error:
                 failure = f"GET {path}: {type(error).__name__}: {error or 'no response'}"
                 self._wait_or_give_up(attempt, failure, None)

@@ -9,15 +9,17 @@ from typing import Any
 import httpx
 
 from catalog_ingest.openchoreo.client import MAX_LIMIT, OpenChoreoClient, RetryPolicy, path_of
-from catalog_ingest.openchoreo.details import Fallback, InlineDetails
 from catalog_ingest.openchoreo.errors import UpstreamContractError
 from catalog_ingest.openchoreo.models import Component, Organization, Project
+from catalog_ingest.openchoreo.resolver import defer_service, resolve_service
 from catalog_ingest.openchoreo.settings import OpenChoreoSettings
 from catalog_ingest.openchoreo.translate import Translator, is_service, origin_of
 from catalog_ingest.openchoreo.walk import Emitted, Listing, WalkCursor, step
 from catalog_ingest.options import ProviderOptions
-from catalog_ingest.provider import BurstInfo, Entity, JSONValue, Page
+from catalog_ingest.provider import BurstInfo, Deferred, Entity, Gate, JSONValue, Page, Resolve
 
+COMPONENTS = 2
+"""Depth of the components listing in the walk."""
 MAX_FETCHES_PER_PAGE = 100
 """Listing calls one ``next`` may make to fill a page (parent pages are cached per burst)."""
 
@@ -34,10 +36,9 @@ class PaginationUnsupportedError(UpstreamContractError):
 
 @dataclass
 class BurstContext:
-    """What one burst holds: the client, the detail fetcher and a cache of parent pages."""
+    """What one burst holds: the client and a cache of parent pages."""
 
     client: OpenChoreoClient
-    details: InlineDetails
     limit: int
     _cache: dict[int, tuple[tuple[Any, ...], Listing]] = field(default_factory=dict)
 
@@ -89,7 +90,7 @@ class OpenChoreoProvider:
     def name(self) -> str:
         return self._name
 
-    def _client(self) -> OpenChoreoClient:
+    def _client(self, gate: Gate | None = None) -> OpenChoreoClient:
         token = self.settings.token.get_secret_value() if self.settings.token else None
         return OpenChoreoClient(
             self.settings.base_url,
@@ -98,24 +99,27 @@ class OpenChoreoProvider:
             retry=RetryPolicy(self.settings.retries, self.settings.max_retry_delay_seconds),
             transport=self._transport,
             sleep=self._sleep,
+            gate=gate,
         )
 
     @contextmanager
     def around(self, burst: BurstInfo) -> Iterator[BurstContext]:
         client = self._client()
-        details = InlineDetails(
-            client,
-            self.options.max_concurrent_requests,
-            self.options.batch_delay_ms / 1000,
-            self._sleep,
-        )
         try:
             if not self._pagination_checked:
                 check_pagination(client)
                 self._pagination_checked = True
-            yield BurstContext(client, details, min(self.options.chunk_size, MAX_LIMIT))
+            yield BurstContext(client, min(self.options.chunk_size, MAX_LIMIT))
         finally:
-            details.close()
+            client.close()
+
+    @contextmanager
+    def resolver(self, gate: Gate) -> Iterator[Resolve]:
+        """Resolve deferred services: one detail call each, every attempt through ``gate``."""
+        client = self._client(gate)
+        try:
+            yield lambda payload: resolve_service(client, self.translator, payload)
+        finally:
             client.close()
 
     def next(self, context: BurstContext, cursor: JSONValue) -> Page:
@@ -125,35 +129,34 @@ class OpenChoreoProvider:
             want=context.limit,
             max_fetches=MAX_FETCHES_PER_PAGE,
         )
-        entities = [entity for batch in result.emitted for entity in self._entities(context, batch)]
+        entities: list[Entity] = []
+        deferred: list[Deferred] = []
+        for batch in result.emitted:
+            entities += self._entities(batch)
+            if batch.depth == COMPONENTS:
+                org, project = batch.parents
+                deferred += [defer_service(org, project, c) for c in batch.items if is_service(c)]
         if result.cursor is None:
-            return Page(done=True, entities=entities)
-        return Page(done=False, entities=entities, cursor=result.cursor.dump())
+            return Page(done=True, entities=entities, deferred=deferred)
+        return Page(done=False, entities=entities, cursor=result.cursor.dump(), deferred=deferred)
 
     def origin_of(self, entity: Mapping[str, Any]) -> str:
         return origin_of(entity)
 
-    def _entities(self, context: BurstContext, batch: Emitted) -> list[Entity]:
+    def _entities(self, batch: Emitted) -> list[Entity]:
+        """What a batch gives at once; services wait for their detail calls (deferred)."""
         translator = self.translator
         if batch.depth == 0:
             return [translator.domain(org) for org in batch.items]
         if batch.depth == 1:
             return [translator.system(project, batch.parents[0]) for project in batch.items]
         org, project = batch.parents
-        services = [c.name for c in batch.items if is_service(c)]
-        details = context.details.fetch(org, project, services) if services else {}
-        components: list[Entity] = []
-        apis: list[Entity] = []
-        for item in batch.items:
-            detail = details.get(item.name)
-            if isinstance(detail, str):
-                continue  # gone between listing and detail: the next pass confirms
-            built = translator.component(
-                item, org, project, None if isinstance(detail, Fallback) else detail
-            )
-            components.append(built[0])
-            apis.extend(built[1:])
-        return components + apis
+        return [
+            entity
+            for component in batch.items
+            if not is_service(component)
+            for entity in translator.component(component, org, project)
+        ]
 
 
 def check_pagination(client: OpenChoreoClient) -> None:

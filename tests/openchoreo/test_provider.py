@@ -12,7 +12,7 @@ from catalog_ingest.clock import ManualClock
 from catalog_ingest.openchoreo.provider import OpenChoreoProvider
 from catalog_ingest.openchoreo.walk import WalkCursor
 from catalog_ingest.outcome import TickAction
-from catalog_ingest.provider import BurstInfo, JSONValue, Page
+from catalog_ingest.provider import BurstInfo, Gate, JSONValue, Page, Resolve
 from catalog_ingest.simulator.spec import DatasetSpec
 from catalog_ingest.simulator.state import SimulatorConfig
 from models.repository import SqlRepository
@@ -45,6 +45,9 @@ class OnePagePerBurst:
 
     def around(self, burst: BurstInfo) -> AbstractContextManager[Any]:
         return self.provider.around(burst)
+
+    def resolver(self, gate: Gate) -> AbstractContextManager[Resolve]:
+        return self.provider.resolver(gate)
 
     def next(self, context: Any, cursor: JSONValue) -> Page:
         page = self.provider.next(context, cursor)

@@ -1,0 +1,223 @@
+"""Deferred items (detail fan-out): resolve them inline or in child tasks, finalize pages.
+
+A page that carries :class:`~catalog_ingest.provider.Deferred` items is committed in two steps.
+With a :class:`Dispatcher` (the Celery workers), the burst commits the page's mark and cursor at
+once and dispatches one child task per item; each child resolves its item under the global
+request slots and records the result; the child that records the last one finalizes the page
+(marks and catalog writes, one transaction, once). Without a dispatcher (direct engine use), the
+burst resolves the items itself, a bounded number at a time, and commits the page normally.
+
+Recovery: a page whose children were lost (worker killed, broker restarted) is dispatched again
+once it waited ``pending_page_timeout``; the new generation shuts the old children out. A page
+whose last child died between recording and finalizing is finalized by the next burst.
+"""
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+import structlog
+
+from catalog_ingest.binding import ProviderBinding
+from catalog_ingest.clock import Clock
+from catalog_ingest.entities import prepare_page
+from catalog_ingest.provider import Deferred, DeferringProvider, Entity, Resolve
+from catalog_ingest.reporting import log_rejections, report_clashes
+from catalog_ingest.repository import (
+    DeferredItem,
+    Ingestion,
+    IngestionRepository,
+    PageResult,
+    PageWrite,
+)
+from catalog_ingest.slots import LocalRequestSlots, RequestSlots
+
+log = structlog.get_logger(__name__)
+
+SLOT_WAIT = 600.0
+"""Seconds a resolver may wait for a request slot before its call fails."""
+
+
+class NotDeferringError(TypeError):
+    """A page carried deferred items but its provider cannot resolve them."""
+
+
+class Dispatcher(Protocol):
+    """Sends one child task per deferred item (the Celery implementation is in ``workers``)."""
+
+    def dispatch(
+        self,
+        provider: str,
+        ingestion_id: str,
+        mark_id: int,
+        dispatch: int,
+        items: Sequence[DeferredItem],
+    ) -> None: ...
+
+
+def deferring(binding: ProviderBinding) -> DeferringProvider:
+    provider = binding.provider
+    if not isinstance(provider, DeferringProvider):
+        raise NotDeferringError(
+            f"provider {binding.name}: a page carried deferred items but the provider has no "
+            "resolver()"
+        )
+    return provider
+
+
+def as_items(deferred: Sequence[Deferred]) -> list[DeferredItem]:
+    return [DeferredItem(item.key, item.payload, dict(item.labels)) for item in deferred]
+
+
+def resolve_inline(
+    binding: ProviderBinding, items: Sequence[DeferredItem]
+) -> tuple[list[Entity], int]:
+    """Resolve items in this process, ``max_concurrent_requests`` calls at a time, each request
+    slot resting ``batch_delay_ms`` after a call; returns the entities and the fallback count."""
+    options = binding.options
+    slots = LocalRequestSlots(options.max_concurrent_requests, options.batch_delay)
+    with (
+        deferring(binding).resolver(lambda: slots.hold(SLOT_WAIT)) as resolve,
+        ThreadPoolExecutor(
+            options.max_concurrent_requests, thread_name_prefix=f"resolve-{binding.name}"
+        ) as pool,
+    ):
+        resolutions = list(pool.map(resolve, [item.payload for item in items]))
+    entities = [entity for resolution in resolutions for entity in resolution.entities]
+    return entities, sum(1 for resolution in resolutions if resolution.fallback is not None)
+
+
+def finalize(
+    repository: IngestionRepository, binding: ProviderBinding, mark_id: int, clock: Clock
+) -> PageResult | None:
+    """Commit a fully resolved page; ``None`` when someone else did, or its pass is over."""
+    content = repository.page_content(mark_id)
+    if content is None:
+        return None
+    prepared = prepare_page(content.entities, binding.name)
+    log_rejections(binding, prepared)
+    write = PageWrite(
+        prepared.entities,
+        cursor=None,
+        done=False,
+        rejected=len(prepared.rejections),
+        priority=binding.priority,
+        duplicates=len(prepared.duplicates),
+        fallbacks=content.fallbacks,
+    )
+    result = repository.finalize_page(mark_id, write, clock.now())
+    if result is not None:
+        report_clashes(binding, prepared, result)
+        log.debug(
+            "deferred page finalized",
+            provider=binding.name,
+            sequence=result.sequence,
+            written=result.written,
+        )
+    return result
+
+
+class ChildStatus(StrEnum):
+    STALE = "stale"
+    """The item was resolved already, or its page moved to a newer generation or is gone."""
+    RECORDED = "recorded"
+    """The result is stored; other items of the page are still pending."""
+    FINALIZED = "finalized"
+    """This was the page's last item: the page is committed."""
+    REFUSED = "refused"
+    """The page's pass no longer accepts writes (canceled, reset)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChildOutcome:
+    status: ChildStatus
+    remaining: int = 0
+    fallback: str | None = None
+
+
+def resolve_child(
+    repository: IngestionRepository,
+    binding: ProviderBinding,
+    slots: RequestSlots,
+    mark_id: int,
+    dispatch: int,
+    key: str,
+    clock: Clock,
+) -> ChildOutcome:
+    """What one child task does: resolve one item, record it, finalize the page if last."""
+    item = repository.deferred_item(mark_id, key, dispatch)
+    if item is None:
+        return ChildOutcome(ChildStatus.STALE)
+    resolve: Resolve
+    with deferring(binding).resolver(lambda: slots.hold(SLOT_WAIT)) as resolve:
+        resolution = resolve(item.payload)
+    remaining = repository.record_resolution(
+        mark_id, key, dispatch, list(resolution.entities), resolution.fallback
+    )
+    if remaining is None:
+        return ChildOutcome(ChildStatus.STALE)
+    if remaining > 0:
+        return ChildOutcome(ChildStatus.RECORDED, remaining, resolution.fallback)
+    finalized = finalize(repository, binding, mark_id, clock)
+    status = ChildStatus.FINALIZED if finalized is not None else ChildStatus.REFUSED
+    return ChildOutcome(status, 0, resolution.fallback)
+
+
+def settle(
+    repository: IngestionRepository,
+    binding: ProviderBinding,
+    ingestion: Ingestion,
+    fence: int,
+    dispatcher: Dispatcher | None,
+    clock: Clock,
+) -> int:
+    """Finalize pages whose items are all resolved; dispatch again (or, without a dispatcher,
+    resolve here) the items of pages that waited ``pending_page_timeout``. Returns the number
+    of pages still waiting."""
+    waiting = 0
+    timeout = binding.options.pending_page_timeout_delta
+    for page in repository.pending_pages(ingestion.id):
+        if page.pending == 0:
+            finalize(repository, binding, page.mark_id, clock)
+            continue
+        now = clock.now()
+        if page.dispatched_at is not None and now - page.dispatched_at < timeout:
+            waiting += 1
+            continue
+        renewed = repository.redispatch(ingestion.id, fence, page.mark_id, now)
+        if renewed is None:
+            continue
+        generation, items = renewed
+        log.warning(
+            "page waited too long for its details; dispatching them again",
+            provider=binding.name,
+            sequence=page.sequence,
+            items=len(items),
+            generation=generation,
+        )
+        if dispatcher is not None:
+            dispatcher.dispatch(binding.name, ingestion.id, page.mark_id, generation, items)
+            waiting += 1
+        elif not _resolve_here(repository, binding, page.mark_id, generation, items, clock):
+            waiting += 1
+    return waiting
+
+
+def _resolve_here(
+    repository: IngestionRepository,
+    binding: ProviderBinding,
+    mark_id: int,
+    generation: int,
+    items: Sequence[DeferredItem],
+    clock: Clock,
+) -> bool:
+    """Resolve a pending page's items in this process; True when the page got finalized."""
+    options = binding.options
+    slots = LocalRequestSlots(options.max_concurrent_requests, options.batch_delay)
+    outcomes = [
+        resolve_child(repository, binding, slots, mark_id, generation, item.key, clock)
+        for item in items
+    ]
+    return any(outcome.status is ChildStatus.FINALIZED for outcome in outcomes)

@@ -1,0 +1,238 @@
+"""Pending pages: listing pages whose entities wait for deferred items (detail fan-out).
+
+A pending page is a mark with ``deferred > 0`` and no ``finalized_at``. Its sequence and cursor
+are committed with the listing (so the walk goes on), its own entities are held in ``staged``,
+and each deferred item is a row of ``ingestion_deferred``. Child tasks record their results
+under the page's ``dispatch`` generation; the one that resolves the last item finalizes the
+page, once: the claim ``finalized_at IS NULL AND pending = 0`` is taken in the same
+transaction as the page's marks and catalog writes.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, exists, select, update
+
+from catalog_ingest.provider import JSONValue
+from catalog_ingest.repository import (
+    DeferredItem,
+    PageContent,
+    PageResult,
+    PageWrite,
+    PendingPage,
+)
+from catalog_ingest.states import OPEN_TICKET, NextAction
+from models.pages import next_sequence, store_page
+from models.tables import deferred_items, ingestions, marks
+
+ACCEPTING = (NextAction.INGEST, NextAction.BACKOFF)
+"""Next actions of a pass that still takes its pages: not canceled, reset, resting or closed."""
+
+
+class PageRefused(Exception):
+    """The page cannot be finalized (its pass no longer accepts writes): roll back the claim."""
+
+
+def commit_deferred_page(
+    connection: Connection,
+    ingestion_id: str,
+    fence: int,
+    page: PageWrite,
+    staged: Sequence[JSONValue],
+    items: Sequence[DeferredItem],
+    now: datetime,
+) -> PendingPage:
+    sequence = next_sequence(connection, ingestion_id, fence, page, now)
+    mark_id = connection.execute(
+        marks.insert()
+        .values(
+            ingestion_id=ingestion_id,
+            sequence=sequence,
+            cursor=page.cursor,
+            created_at=now,
+            deferred=len(items),
+            pending=len(items),
+            dispatch=1,
+            dispatched_at=now,
+            staged=list(staged),
+        )
+        .returning(marks.c.id)
+    ).scalar_one()
+    connection.execute(
+        deferred_items.insert(),
+        [
+            {
+                "mark_id": mark_id,
+                "key": item.key,
+                "position": position,
+                "ingestion_id": ingestion_id,
+                "payload": item.payload,
+                "labels": dict(item.labels),
+                "resolved": False,
+            }
+            for position, item in enumerate(items)
+        ],
+    )
+    return PendingPage(mark_id, sequence, 1, len(items), now)
+
+
+def pending_pages(connection: Connection, ingestion_id: str) -> list[PendingPage]:
+    rows = connection.execute(
+        select(
+            marks.c.id, marks.c.sequence, marks.c.dispatch, marks.c.pending, marks.c.dispatched_at
+        )
+        .where(
+            marks.c.ingestion_id == ingestion_id,
+            marks.c.deferred > 0,
+            marks.c.finalized_at.is_(None),
+        )
+        .order_by(marks.c.sequence)
+    )
+    return [
+        PendingPage(row.id, row.sequence, row.dispatch, row.pending, row.dispatched_at)
+        for row in rows
+    ]
+
+
+def deferred_item(
+    connection: Connection, mark_id: int, key: str, dispatch: int
+) -> DeferredItem | None:
+    row = connection.execute(
+        select(deferred_items.c.key, deferred_items.c.payload, deferred_items.c.labels)
+        .join(marks, marks.c.id == deferred_items.c.mark_id)
+        .where(
+            deferred_items.c.mark_id == mark_id,
+            deferred_items.c.key == key,
+            deferred_items.c.resolved.is_(False),
+            marks.c.dispatch == dispatch,
+            marks.c.finalized_at.is_(None),
+        )
+    ).first()
+    return DeferredItem(row.key, row.payload, row.labels) if row else None
+
+
+def record_resolution(
+    connection: Connection,
+    mark_id: int,
+    key: str,
+    dispatch: int,
+    entities: Sequence[JSONValue],
+    fallback: str | None,
+) -> int | None:
+    current_generation = exists().where(
+        marks.c.id == mark_id, marks.c.dispatch == dispatch, marks.c.finalized_at.is_(None)
+    )
+    recorded = connection.execute(
+        update(deferred_items)
+        .where(
+            deferred_items.c.mark_id == mark_id,
+            deferred_items.c.key == key,
+            deferred_items.c.resolved.is_(False),
+            current_generation,
+        )
+        .values(resolved=True, entities=list(entities), fallback=fallback)
+    )
+    if recorded.rowcount != 1:
+        return None
+    remaining = connection.execute(
+        update(marks)
+        .where(marks.c.id == mark_id)
+        .values(pending=marks.c.pending - 1)
+        .returning(marks.c.pending)
+    ).scalar_one()
+    return int(remaining)
+
+
+def page_content(connection: Connection, mark_id: int) -> PageContent | None:
+    mark = connection.execute(
+        select(marks.c.ingestion_id, marks.c.staged, ingestions.c.provider_name)
+        .join(ingestions, ingestions.c.id == marks.c.ingestion_id)
+        .where(
+            marks.c.id == mark_id,
+            marks.c.deferred > 0,
+            marks.c.pending == 0,
+            marks.c.finalized_at.is_(None),
+        )
+    ).first()
+    if mark is None:
+        return None
+    entities: list[JSONValue] = list(mark.staged or [])
+    fallbacks = 0
+    for row in connection.execute(
+        select(deferred_items.c.entities, deferred_items.c.fallback)
+        .where(deferred_items.c.mark_id == mark_id)
+        .order_by(deferred_items.c.position)
+    ):
+        entities.extend(row.entities or [])
+        fallbacks += row.fallback is not None
+    return PageContent(mark.ingestion_id, mark.provider_name, entities, fallbacks)
+
+
+def finalize_page(
+    connection: Connection, mark_id: int, page: PageWrite, now: datetime
+) -> PageResult | None:
+    """Raises :class:`PageRefused` (after claiming) when the pass no longer accepts the page."""
+    claimed = connection.execute(
+        update(marks)
+        .where(
+            marks.c.id == mark_id,
+            marks.c.deferred > 0,
+            marks.c.pending == 0,
+            marks.c.finalized_at.is_(None),
+        )
+        .values(finalized_at=now, staged=None)
+        .returning(marks.c.ingestion_id, marks.c.sequence)
+    ).first()
+    if claimed is None:
+        return None
+    ingestion = connection.execute(
+        select(ingestions.c.provider_name, ingestions.c.next_action, ingestions.c.completion_ticket)
+        .where(ingestions.c.id == claimed.ingestion_id)
+        .with_for_update()
+    ).first()
+    if (
+        ingestion is None
+        or ingestion.completion_ticket != OPEN_TICKET
+        or ingestion.next_action not in ACCEPTING
+    ):
+        raise PageRefused(mark_id)
+    result = store_page(
+        connection,
+        claimed.ingestion_id,
+        ingestion.provider_name,
+        mark_id,
+        claimed.sequence,
+        page,
+        now,
+    )
+    connection.execute(
+        update(ingestions)
+        .where(ingestions.c.id == claimed.ingestion_id)
+        .values(
+            rejected=ingestions.c.rejected + page.rejected,
+            fallbacks=ingestions.c.fallbacks + page.fallbacks,
+            updated_at=now,
+        )
+    )
+    connection.execute(deferred_items.delete().where(deferred_items.c.mark_id == mark_id))
+    return result
+
+
+def redispatch(
+    connection: Connection, mark_id: int, now: datetime
+) -> tuple[int, list[DeferredItem]] | None:
+    """The caller checks the burst's fence in the same transaction."""
+    generation = connection.execute(
+        update(marks)
+        .where(marks.c.id == mark_id, marks.c.finalized_at.is_(None), marks.c.pending > 0)
+        .values(dispatch=marks.c.dispatch + 1, dispatched_at=now)
+        .returning(marks.c.dispatch)
+    ).scalar()
+    if generation is None:
+        return None
+    rows = connection.execute(
+        select(deferred_items.c.key, deferred_items.c.payload, deferred_items.c.labels)
+        .where(deferred_items.c.mark_id == mark_id, deferred_items.c.resolved.is_(False))
+        .order_by(deferred_items.c.position)
+    )
+    return int(generation), [DeferredItem(row.key, row.payload, row.labels) for row in rows]
