@@ -183,9 +183,10 @@ class Engine:
             if not progress.done or waiting:
                 now = self.clock.now()
                 phase = Phase.AWAITING_DETAILS if progress.done else None
-                repository.set_interstitial(
-                    ingestion.id, fence, now, now + options.burst_interval_delta, phase
-                )
+                # Throttled by pages waiting for details: due again at once, so the burst a
+                # finalizing child enqueues can go on listing.
+                next_at = now if progress.throttled else now + options.burst_interval_delta
+                repository.set_interstitial(ingestion.id, fence, now, next_at, phase)
                 note = f"{waiting} page(s) wait for their details" if waiting else None
                 return self._burst_outcome(TickAction.BURST, ingestion, progress, note=note)
             result = sweep(repository, ingestion, fence, options, self.clock.now())

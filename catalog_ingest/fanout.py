@@ -33,6 +33,7 @@ from catalog_ingest.repository import (
     PageWrite,
 )
 from catalog_ingest.slots import LocalRequestSlots, RequestSlots
+from catalog_ingest.states import NextAction, Phase
 
 log = structlog.get_logger(__name__)
 
@@ -163,6 +164,17 @@ def resolve_child(
     finalized = finalize(repository, binding, mark_id, clock)
     status = ChildStatus.FINALIZED if finalized is not None else ChildStatus.REFUSED
     return ChildOutcome(status, 0, resolution.fallback)
+
+
+def wants_burst(repository: IngestionRepository, ingestion_id: str) -> bool:
+    """After a page was finalized: is the pass waiting for a burst (more listing, or the
+    sweep once no page is pending)?"""
+    ingestion = repository.get(ingestion_id)
+    if ingestion is None or ingestion.next_action is not NextAction.INGEST:
+        return False
+    if ingestion.phase is Phase.LISTING:
+        return True
+    return ingestion.phase is Phase.AWAITING_DETAILS and not repository.pending_pages(ingestion_id)
 
 
 def settle(

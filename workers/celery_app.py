@@ -6,11 +6,11 @@ from celery import Celery
 
 from beat_schedule import build_beat_schedule
 from catalog_ingest.config import AppConfig, load_config
-from workers.limits import BurstLimits, check_visibility_timeout
+from workers.limits import BurstLimits, DetailLimits, check_visibility_timeout
 from workers.queues import INGEST_QUEUE, TASK_QUEUES, TASK_ROUTES
 from workers.settings import WorkerSettings
 
-TASK_MODULES = ("tasks.ingest", "tasks.admin")
+TASK_MODULES = ("tasks.ingest", "tasks.details", "tasks.admin")
 
 
 def celery_settings(config: AppConfig, settings: WorkerSettings) -> dict[str, Any]:
@@ -18,7 +18,8 @@ def celery_settings(config: AppConfig, settings: WorkerSettings) -> dict[str, An
         BurstLimits.for_options(provider.options, settings.time_limit_margin)
         for provider in config.all_providers()
     ]
-    check_visibility_timeout(limits, settings.visibility_timeout)
+    detail = DetailLimits.for_settings(settings.detail_time_limit, settings.time_limit_margin)
+    check_visibility_timeout(limits, settings.visibility_timeout, detail)
     return {
         "broker_url": settings.broker_url or config.redis_url,
         # Nothing reads task results (state lives in PostgreSQL): no result backend at all.

@@ -7,12 +7,16 @@ connections. The embedded mode and tests install their own with :func:`install`.
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import redis
 
 from catalog_ingest.config import AppConfig, load_config
 from catalog_ingest.logs import configure_logging
 from catalog_ingest.runtime import Runtime, build_runtime
-from workers.limits import BurstLimits
+from catalog_ingest.slots import LocalRequestSlots, RedisRequestSlots, RequestSlots
+from workers.dispatch import CeleryDispatcher
+from workers.limits import BurstLimits, DetailLimits
 from workers.settings import WorkerSettings
 
 
@@ -20,10 +24,45 @@ from workers.settings import WorkerSettings
 class WorkerContext:
     runtime: Runtime
     settings: WorkerSettings
+    distributed: bool = True
+    """Deferred items fan out as child tasks under request slots on Redis, shared by every
+    process. False (the embedded mode: one process, one worker thread): bursts resolve them
+    inline under in-process slots, since child tasks would only queue behind each other."""
+    _slots: dict[str, RequestSlots] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.distributed:
+            self.runtime.engine.dispatcher = CeleryDispatcher(self.detail_limits)
 
     def limits(self, provider: str) -> BurstLimits:
         options = self.runtime.engine.binding(provider).options
         return BurstLimits.for_options(options, self.settings.time_limit_margin)
+
+    @property
+    def detail_limits(self) -> DetailLimits:
+        return DetailLimits.for_settings(
+            self.settings.detail_time_limit, self.settings.time_limit_margin
+        )
+
+    def slots(self, provider: str) -> RequestSlots:
+        """The provider's request slots: ``max_concurrent_requests`` calls in flight, each
+        slot resting ``batch_delay_ms`` after a call, across every worker."""
+        if provider not in self._slots:
+            options = self.runtime.engine.binding(provider).options
+            slots: RequestSlots
+            if self.distributed:
+                client = redis.Redis.from_url(self.runtime.config.redis_url)
+                slots = RedisRequestSlots(
+                    client,
+                    provider,
+                    options.max_concurrent_requests,
+                    options.batch_delay,
+                    self.settings.request_slot_lease,
+                )
+            else:
+                slots = LocalRequestSlots(options.max_concurrent_requests, options.batch_delay)
+            self._slots[provider] = slots
+        return self._slots[provider]
 
 
 class _Slot:

@@ -124,7 +124,7 @@ def embedded(runtime: Runtime, loglevel: str = "WARNING") -> Iterator[EmbeddedSc
         # The in-memory transport polls; the default (1 s) would dominate short demos.
         broker_transport_options={"polling_interval": 0.01},
     )
-    context.install(context.WorkerContext(runtime, WorkerSettings()))
+    context.install(context.WorkerContext(runtime, WorkerSettings(), distributed=False))
     scheduler = EmbeddedScheduler(runtime, app)
     after_task_publish.connect(scheduler.in_flight.published, weak=False)
     task_postrun.connect(scheduler.in_flight.finished, weak=False)

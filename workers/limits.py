@@ -30,11 +30,27 @@ class BurstLimits:
         return cls(soft=soft, hard=hard, lock_ttl=hard + margin)
 
 
-def check_visibility_timeout(limits: list[BurstLimits], visibility_timeout: float) -> None:
-    """Refuse a configuration where a running burst could be redelivered."""
-    longest = max((limit.lock_ttl for limit in limits), default=0.0)
+@dataclass(frozen=True, slots=True)
+class DetailLimits:
+    """Time limits of a detail task: the soft one ends it cleanly (the item stays pending and
+    its page is dispatched again later), the hard one kills it."""
+
+    soft: float
+    hard: float
+
+    @classmethod
+    def for_settings(cls, time_limit: float, margin: float) -> "DetailLimits":
+        return cls(soft=time_limit, hard=time_limit + margin)
+
+
+def check_visibility_timeout(
+    limits: list[BurstLimits], visibility_timeout: float, detail: DetailLimits | None = None
+) -> None:
+    """Refuse a configuration where a running burst or detail task could be redelivered."""
+    longest = max([*(limit.lock_ttl for limit in limits), detail.hard if detail else 0.0])
     if visibility_timeout <= longest:
         raise ValueError(
-            f"visibility_timeout ({visibility_timeout:g}s) must exceed the longest lock TTL "
-            f"({longest:g}s); raise INGEST_VISIBILITY_TIMEOUT or lower burst lengths/margins"
+            f"visibility_timeout ({visibility_timeout:g}s) must exceed the longest lock TTL or "
+            f"detail task limit ({longest:g}s); raise INGEST_VISIBILITY_TIMEOUT or lower burst "
+            "lengths, margins or INGEST_DETAIL_TIME_LIMIT"
         )

@@ -12,6 +12,7 @@ TASK_QUEUES = tuple(Queue(name) for name in ALL_QUEUES)
 TASK_ROUTES = {
     "ingest.tick": {"queue": INGEST_QUEUE},
     "ingest.burst": {"queue": INGEST_QUEUE},
+    "ingest.detail": {"queue": DETAILS_QUEUE},
     "ingest.trigger": {"queue": ADMIN_QUEUE},
     "ingest.start": {"queue": ADMIN_QUEUE},
     "ingest.reset": {"queue": ADMIN_QUEUE},

@@ -18,3 +18,15 @@ class WorkerSettings(BaseSettings):
     visibility_timeout: int = Field(
         3600, ge=60, description="Redis transport: seconds before an unacked task is redelivered."
     )
+    detail_time_limit: float = Field(
+        900,
+        ge=30,
+        le=3000,
+        description="Seconds a detail task may take (slot waits and retries included).",
+    )
+    request_slot_lease: float = Field(
+        120,
+        ge=5,
+        le=3600,
+        description="Seconds after which a request slot of a dead holder frees itself.",
+    )

@@ -1,0 +1,39 @@
+"""``ingest.detail``: one deferred item (an OpenChoreo service's detail call) per task."""
+
+from typing import Any
+
+import structlog
+from celery import shared_task
+
+from catalog_ingest.fanout import ChildStatus, resolve_child, wants_burst
+from tasks.ingest import enqueue_burst
+from workers.context import get_context
+
+log = structlog.get_logger(__name__)
+
+
+@shared_task(name="ingest.detail", ignore_result=True, acks_late=True)
+def detail(
+    provider: str, ingestion_id: str, mark_id: int, dispatch: int, key: str, **labels: str
+) -> dict[str, Any]:
+    """Resolve one item under the provider's global request slots and record it; the child
+    that records a page's last item commits the page. Labels only name the item for Flower.
+
+    Acked late: a child lost with its worker is redelivered; one that never comes back is
+    dispatched again by the provider's next burst after ``pending_page_timeout``.
+    """
+    context = get_context()
+    runtime = context.runtime
+    binding = runtime.engine.binding(provider)
+    outcome = resolve_child(
+        runtime.repository,
+        binding,
+        context.slots(provider),
+        mark_id,
+        dispatch,
+        key,
+        runtime.engine.clock,
+    )
+    if outcome.status is ChildStatus.FINALIZED and wants_burst(runtime.repository, ingestion_id):
+        enqueue_burst(provider)  # listing can go on (or the sweep can run) right away
+    return {"provider": provider, "item": key, "status": str(outcome.status), **labels}
