@@ -85,6 +85,6 @@ def expected_catalog(dataset: Dataset, strategy: Any = "default") -> dict[str, E
     return catalog
 
 
-def stored_catalog(db: sa.Engine) -> dict[str, Entity]:
+def stored_catalog(db: sa.Engine, provider: str = PROVIDER) -> dict[str, Entity]:
     """The merged catalog, without the location annotations the engine stamps."""
-    return {ref: strip_stamps(body) for ref, body in read_catalog(db).items()}
+    return {ref: strip_stamps(body, provider) for ref, body in read_catalog(db).items()}
