@@ -66,3 +66,28 @@ def test_upgrading_an_up_to_date_database_changes_nothing(tmp_path: Path) -> Non
         assert first == second == current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def _schema_differences(url: str) -> list[object]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from models.tables import Base
+
+    engine = create_database_engine(url)
+    try:
+        upgrade(engine)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return list(compare_metadata(context, Base.metadata))
+    finally:
+        engine.dispose()
+
+
+def test_the_migrations_build_exactly_the_models_schema_on_postgres() -> None:
+    with scratch_postgres_database("ingest_schema") as url:
+        assert _schema_differences(url) == []
+
+
+def test_the_migrations_build_exactly_the_models_schema_on_sqlite(tmp_path: Path) -> None:
+    assert _schema_differences(f"sqlite:///{tmp_path / 'schema.db'}") == []
