@@ -14,6 +14,7 @@ whose last child died between recording and finalizing is finalized by the next 
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -29,6 +30,7 @@ from catalog_ingest.repository import (
     DeferredItem,
     Ingestion,
     IngestionRepository,
+    ItemResult,
     PageResult,
     PageWrite,
 )
@@ -80,7 +82,7 @@ def resolve_inline(
     options = binding.options
     slots = LocalRequestSlots(options.max_concurrent_requests, options.batch_delay)
     with (
-        deferring(binding).resolver(lambda: slots.hold(SLOT_WAIT)) as resolve,
+        open_resolver(binding, slots) as resolve,
         ThreadPoolExecutor(
             options.max_concurrent_requests, thread_name_prefix=f"resolve-{binding.name}"
         ) as pool,
@@ -135,35 +137,43 @@ class ChildStatus(StrEnum):
 class ChildOutcome:
     status: ChildStatus
     remaining: int = 0
-    fallback: str | None = None
+    fallbacks: int = 0
+
+
+def open_resolver(binding: ProviderBinding, slots: RequestSlots) -> AbstractContextManager[Resolve]:
+    """The provider's resolver, every upstream call of it taking one of ``slots``."""
+    return deferring(binding).resolver(lambda: slots.hold(SLOT_WAIT))
 
 
 def resolve_child(
     repository: IngestionRepository,
     binding: ProviderBinding,
-    slots: RequestSlots,
+    resolve: Resolve,
     mark_id: int,
     dispatch: int,
-    key: str,
+    keys: Sequence[str],
     clock: Clock,
 ) -> ChildOutcome:
-    """What one child task does: resolve one item, record it, finalize the page if last."""
-    item = repository.deferred_item(mark_id, key, dispatch)
-    if item is None:
+    """What one child task does: resolve its items (one after the other, each call under a
+    request slot), record them in one transaction, and finalize the page if they were its
+    last. ``resolve`` comes from :func:`open_resolver` (workers keep one open per provider).
+    """
+    items = repository.deferred_items(mark_id, keys, dispatch)
+    if not items:
         return ChildOutcome(ChildStatus.STALE)
-    resolve: Resolve
-    with deferring(binding).resolver(lambda: slots.hold(SLOT_WAIT)) as resolve:
+    results = []
+    for item in items:
         resolution = resolve(item.payload)
-    remaining = repository.record_resolution(
-        mark_id, key, dispatch, list(resolution.entities), resolution.fallback
-    )
+        results.append(ItemResult(item.key, list(resolution.entities), resolution.fallback))
+    fallbacks = sum(1 for result in results if result.fallback is not None)
+    remaining = repository.record_resolutions(mark_id, dispatch, results)
     if remaining is None:
         return ChildOutcome(ChildStatus.STALE)
     if remaining > 0:
-        return ChildOutcome(ChildStatus.RECORDED, remaining, resolution.fallback)
+        return ChildOutcome(ChildStatus.RECORDED, remaining, fallbacks)
     finalized = finalize(repository, binding, mark_id, clock)
     status = ChildStatus.FINALIZED if finalized is not None else ChildStatus.REFUSED
-    return ChildOutcome(status, 0, resolution.fallback)
+    return ChildOutcome(status, 0, fallbacks)
 
 
 def wants_burst(repository: IngestionRepository, ingestion_id: str) -> bool:
@@ -228,8 +238,7 @@ def _resolve_here(
     """Resolve a pending page's items in this process; True when the page got finalized."""
     options = binding.options
     slots = LocalRequestSlots(options.max_concurrent_requests, options.batch_delay)
-    outcomes = [
-        resolve_child(repository, binding, slots, mark_id, generation, item.key, clock)
-        for item in items
-    ]
-    return any(outcome.status is ChildStatus.FINALIZED for outcome in outcomes)
+    keys = [item.key for item in items]
+    with open_resolver(binding, slots) as resolve:
+        outcome = resolve_child(repository, binding, resolve, mark_id, generation, keys, clock)
+    return outcome.status is ChildStatus.FINALIZED

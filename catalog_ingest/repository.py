@@ -101,6 +101,15 @@ class DeferredItem:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemResult:
+    """A deferred item's resolution, as a child task records it."""
+
+    key: str
+    entities: Sequence[JSONValue]
+    fallback: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PageContent:
     """Everything a fully resolved pending page commits."""
 
@@ -244,20 +253,18 @@ class IngestionRepository(Protocol):
         """Deferred pages of the ingestion not finalized yet, oldest first."""
         ...
 
-    def deferred_item(self, mark_id: int, key: str, dispatch: int) -> DeferredItem | None:
-        """The item, unless it is resolved or ``dispatch`` is not the page's generation."""
+    def deferred_items(
+        self, mark_id: int, keys: Sequence[str], dispatch: int
+    ) -> list[DeferredItem]:
+        """Those of the items that are unresolved, if ``dispatch`` is the page's generation."""
         ...
 
-    def record_resolution(
-        self,
-        mark_id: int,
-        key: str,
-        dispatch: int,
-        entities: Sequence[JSONValue],
-        fallback: str | None,
+    def record_resolutions(
+        self, mark_id: int, dispatch: int, results: Sequence[ItemResult]
     ) -> int | None:
-        """Store an item's result; returns the page's items still pending, or ``None`` when the
-        result was refused (stale generation, already resolved, page gone)."""
+        """Store items' results under the page's generation; returns the page's items still
+        pending once committed (the last committer sees 0), or ``None`` when nothing was
+        recorded (stale generation, already resolved, page gone)."""
         ...
 
     def page_content(self, mark_id: int) -> PageContent | None:

@@ -45,4 +45,9 @@ def create_database_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if kwargs.get("poolclass") is None and kwargs.get("isolation_level") != "AUTOCOMMIT":
+        # A threads pool on the details queue runs many tasks at once in one process: a pool
+        # smaller than its concurrency would make them queue for connections.
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 40)
     return create_engine(url, **kwargs)

@@ -3,25 +3,30 @@
 A pending page is a mark with ``deferred > 0`` and no ``finalized_at``. Its sequence and cursor
 are committed with the listing (so the walk goes on), its own entities are held in ``staged``,
 and each deferred item is a row of ``ingestion_deferred``. Child tasks record their results
-under the page's ``dispatch`` generation; the one that resolves the last item finalizes the
-page, once: the claim ``finalized_at IS NULL AND pending = 0`` is taken in the same
-transaction as the page's marks and catalog writes.
+under the page's ``dispatch`` generation, each in its own row: no counter on the page that
+every child would have to lock in turn. After committing, a child counts the page's
+unresolved items; the last committer sees none left and finalizes the page, once: the claim
+``finalized_at IS NULL`` (and nothing unresolved) is taken in the same transaction as the
+page's marks and catalog writes. Should that child die first, the next burst finalizes it.
 """
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, exists, select, update
+from sqlalchemy import Connection, exists, func, select, text, update
 
 from catalog_ingest.provider import JSONValue
 from catalog_ingest.repository import (
     DeferredItem,
+    ItemResult,
     PageContent,
     PageResult,
     PageWrite,
     PendingPage,
 )
 from catalog_ingest.states import OPEN_TICKET, NextAction
+from models.dialect import is_postgres
 from models.pages import next_sequence, store_page
 from models.tables import deferred_items, ingestions, marks
 
@@ -51,7 +56,6 @@ def commit_deferred_page(
             cursor=page.cursor,
             created_at=now,
             deferred=len(items),
-            pending=len(items),
             dispatch=1,
             dispatched_at=now,
             staged=list(staged),
@@ -76,10 +80,23 @@ def commit_deferred_page(
     return PendingPage(mark_id, sequence, 1, len(items), now)
 
 
+def _unresolved(mark_id: Any) -> Any:
+    """How many of the page's items are not resolved yet (a scalar subquery)."""
+    return (
+        select(func.count())
+        .where(deferred_items.c.mark_id == mark_id, deferred_items.c.resolved.is_(False))
+        .scalar_subquery()
+    )
+
+
 def pending_pages(connection: Connection, ingestion_id: str) -> list[PendingPage]:
     rows = connection.execute(
         select(
-            marks.c.id, marks.c.sequence, marks.c.dispatch, marks.c.pending, marks.c.dispatched_at
+            marks.c.id,
+            marks.c.sequence,
+            marks.c.dispatch,
+            _unresolved(marks.c.id).label("pending"),
+            marks.c.dispatched_at,
         )
         .where(
             marks.c.ingestion_id == ingestion_id,
@@ -94,53 +111,52 @@ def pending_pages(connection: Connection, ingestion_id: str) -> list[PendingPage
     ]
 
 
-def deferred_item(
-    connection: Connection, mark_id: int, key: str, dispatch: int
-) -> DeferredItem | None:
-    row = connection.execute(
+def deferred_items_of(
+    connection: Connection, mark_id: int, keys: Sequence[str], dispatch: int
+) -> list[DeferredItem]:
+    rows = connection.execute(
         select(deferred_items.c.key, deferred_items.c.payload, deferred_items.c.labels)
         .join(marks, marks.c.id == deferred_items.c.mark_id)
         .where(
             deferred_items.c.mark_id == mark_id,
-            deferred_items.c.key == key,
+            deferred_items.c.key.in_(list(keys)),
             deferred_items.c.resolved.is_(False),
             marks.c.dispatch == dispatch,
             marks.c.finalized_at.is_(None),
         )
-    ).first()
-    return DeferredItem(row.key, row.payload, row.labels) if row else None
+        .order_by(deferred_items.c.position)
+    )
+    return [DeferredItem(row.key, row.payload, row.labels) for row in rows]
 
 
-def record_resolution(
-    connection: Connection,
-    mark_id: int,
-    key: str,
-    dispatch: int,
-    entities: Sequence[JSONValue],
-    fallback: str | None,
-) -> int | None:
+def record_resolutions(
+    connection: Connection, mark_id: int, dispatch: int, results: Sequence[ItemResult]
+) -> int:
+    """Store results under the page's current generation; returns how many were recorded."""
+    if is_postgres(connection):
+        # A result can always be fetched again (the page is re-dispatched when it stays
+        # unresolved), so it need not wait for its WAL flush; the page's commit does.
+        connection.execute(text("SET LOCAL synchronous_commit = off"))
     current_generation = exists().where(
         marks.c.id == mark_id, marks.c.dispatch == dispatch, marks.c.finalized_at.is_(None)
     )
-    recorded = connection.execute(
-        update(deferred_items)
-        .where(
-            deferred_items.c.mark_id == mark_id,
-            deferred_items.c.key == key,
-            deferred_items.c.resolved.is_(False),
-            current_generation,
-        )
-        .values(resolved=True, entities=list(entities), fallback=fallback)
-    )
-    if recorded.rowcount != 1:
-        return None
-    remaining = connection.execute(
-        update(marks)
-        .where(marks.c.id == mark_id)
-        .values(pending=marks.c.pending - 1)
-        .returning(marks.c.pending)
-    ).scalar_one()
-    return int(remaining)
+    recorded = 0
+    for result in results:
+        recorded += connection.execute(
+            update(deferred_items)
+            .where(
+                deferred_items.c.mark_id == mark_id,
+                deferred_items.c.key == result.key,
+                deferred_items.c.resolved.is_(False),
+                current_generation,
+            )
+            .values(resolved=True, entities=list(result.entities), fallback=result.fallback)
+        ).rowcount
+    return recorded
+
+
+def unresolved(connection: Connection, mark_id: int) -> int:
+    return int(connection.execute(select(_unresolved(mark_id))).scalar_one())
 
 
 def page_content(connection: Connection, mark_id: int) -> PageContent | None:
@@ -150,8 +166,8 @@ def page_content(connection: Connection, mark_id: int) -> PageContent | None:
         .where(
             marks.c.id == mark_id,
             marks.c.deferred > 0,
-            marks.c.pending == 0,
             marks.c.finalized_at.is_(None),
+            _unresolved(marks.c.id) == 0,
         )
     ).first()
     if mark is None:
@@ -177,8 +193,8 @@ def finalize_page(
         .where(
             marks.c.id == mark_id,
             marks.c.deferred > 0,
-            marks.c.pending == 0,
             marks.c.finalized_at.is_(None),
+            _unresolved(marks.c.id) == 0,
         )
         .values(finalized_at=now, staged=None)
         .returning(marks.c.ingestion_id, marks.c.sequence)
@@ -224,7 +240,7 @@ def redispatch(
     """The caller checks the burst's fence in the same transaction."""
     generation = connection.execute(
         update(marks)
-        .where(marks.c.id == mark_id, marks.c.finalized_at.is_(None), marks.c.pending > 0)
+        .where(marks.c.id == mark_id, marks.c.finalized_at.is_(None), _unresolved(marks.c.id) > 0)
         .values(dispatch=marks.c.dispatch + 1, dispatched_at=now)
         .returning(marks.c.dispatch)
     ).scalar()

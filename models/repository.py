@@ -15,6 +15,7 @@ from catalog_ingest.provider import JSONValue
 from catalog_ingest.repository import (
     DeferredItem,
     Ingestion,
+    ItemResult,
     Mark,
     PageContent,
     PageResult,
@@ -231,22 +232,21 @@ class SqlRepository:
         with self.engine.connect() as connection:
             return deferred.pending_pages(connection, ingestion_id)
 
-    def deferred_item(self, mark_id: int, key: str, dispatch: int) -> DeferredItem | None:
+    def deferred_items(
+        self, mark_id: int, keys: Sequence[str], dispatch: int
+    ) -> list[DeferredItem]:
         with self.engine.connect() as connection:
-            return deferred.deferred_item(connection, mark_id, key, dispatch)
+            return deferred.deferred_items_of(connection, mark_id, keys, dispatch)
 
-    def record_resolution(
-        self,
-        mark_id: int,
-        key: str,
-        dispatch: int,
-        entities: Sequence[JSONValue],
-        fallback: str | None,
+    def record_resolutions(
+        self, mark_id: int, dispatch: int, results: Sequence[ItemResult]
     ) -> int | None:
-        with self.engine.begin() as connection:
-            return deferred.record_resolution(
-                connection, mark_id, key, dispatch, entities, fallback
-            )
+        with self.engine.connect() as connection:
+            with connection.begin():
+                recorded = deferred.record_resolutions(connection, mark_id, dispatch, results)
+            if not recorded:
+                return None
+            return deferred.unresolved(connection, mark_id)  # after the commit: all children
 
     def page_content(self, mark_id: int) -> PageContent | None:
         with self.engine.connect() as connection:

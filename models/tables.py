@@ -104,8 +104,6 @@ class MarkRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deferred: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """How many deferred items the page waits for (0: an ordinary page, committed at once)."""
-    pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    """Deferred items not resolved yet."""
     dispatch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Generation of the page's child tasks: a re-dispatch moves it on, shutting out the
     children of earlier generations (the page's fence)."""

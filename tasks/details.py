@@ -1,4 +1,4 @@
-"""``ingest.detail``: one deferred item (an OpenChoreo service's detail call) per task."""
+"""``ingest.detail``: a small group of deferred items (OpenChoreo services' detail calls)."""
 
 from typing import Any
 
@@ -14,10 +14,15 @@ log = structlog.get_logger(__name__)
 
 @shared_task(name="ingest.detail", ignore_result=True, acks_late=True)
 def detail(
-    provider: str, ingestion_id: str, mark_id: int, dispatch: int, key: str, **labels: str
+    provider: str,
+    ingestion_id: str,
+    mark_id: int,
+    dispatch: int,
+    keys: list[str],
+    **labels: str | list[str],
 ) -> dict[str, Any]:
-    """Resolve one item under the provider's global request slots and record it; the child
-    that records a page's last item commits the page. Labels only name the item for Flower.
+    """Resolve the items under the provider's global request slots and record them; the child
+    that records a page's last items commits the page. Labels only name the items for Flower.
 
     Acked late: a child lost with its worker is redelivered; one that never comes back is
     dispatched again by the provider's next burst after ``pending_page_timeout``.
@@ -28,12 +33,17 @@ def detail(
     outcome = resolve_child(
         runtime.repository,
         binding,
-        context.slots(provider),
+        context.resolver(provider),
         mark_id,
         dispatch,
-        key,
+        keys,
         runtime.engine.clock,
     )
     if outcome.status is ChildStatus.FINALIZED and wants_burst(runtime.repository, ingestion_id):
         enqueue_burst(provider)  # listing can go on (or the sweep can run) right away
-    return {"provider": provider, "item": key, "status": str(outcome.status), **labels}
+    return {
+        "provider": provider,
+        "items": len(keys),
+        "status": str(outcome.status),
+        "fallbacks": outcome.fallbacks,
+    }

@@ -7,12 +7,15 @@ connections. The embedded mode and tests install their own with :func:`install`.
 
 import os
 import threading
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import redis
 
 from catalog_ingest.config import AppConfig, load_config
+from catalog_ingest.fanout import open_resolver
 from catalog_ingest.logs import configure_logging
+from catalog_ingest.provider import Resolve
 from catalog_ingest.runtime import Runtime, build_runtime
 from catalog_ingest.slots import LocalRequestSlots, RedisRequestSlots, RequestSlots
 from workers.dispatch import CeleryDispatcher
@@ -29,10 +32,16 @@ class WorkerContext:
     process. False (the embedded mode: one process, one worker thread): bursts resolve them
     inline under in-process slots, since child tasks would only queue behind each other."""
     _slots: dict[str, RequestSlots] = field(default_factory=dict)
+    _resolvers: dict[str, Resolve] = field(default_factory=dict)
+    _open: ExitStack = field(default_factory=ExitStack)
+    """Resolvers stay open for the process's life: one HTTP client (and its connection pool)
+    per provider, shared by the detail tasks of every thread."""
 
     def __post_init__(self) -> None:
         if self.distributed:
-            self.runtime.engine.dispatcher = CeleryDispatcher(self.detail_limits)
+            self.runtime.engine.dispatcher = CeleryDispatcher(
+                self.detail_limits, self.settings.details_per_task
+            )
 
     def limits(self, provider: str) -> BurstLimits:
         options = self.runtime.engine.binding(provider).options
@@ -43,6 +52,16 @@ class WorkerContext:
         return DetailLimits.for_settings(
             self.settings.detail_time_limit, self.settings.time_limit_margin
         )
+
+    def resolver(self, provider: str) -> Resolve:
+        """The provider's resolver under its request slots, opened on first use."""
+        with _Slot.guard:
+            if provider not in self._resolvers:
+                binding = self.runtime.engine.binding(provider)
+                self._resolvers[provider] = self._open.enter_context(
+                    open_resolver(binding, self.slots(provider))
+                )
+            return self._resolvers[provider]
 
     def slots(self, provider: str) -> RequestSlots:
         """The provider's request slots: ``max_concurrent_requests`` calls in flight, each

@@ -24,6 +24,9 @@ class WorkerSettings(BaseSettings):
         le=3000,
         description="Seconds a detail task may take (slot waits and retries included).",
     )
+    details_per_task: int = Field(
+        10, ge=1, le=100, description="Deferred items (detail calls) per child task."
+    )
     request_slot_lease: float = Field(
         120,
         ge=5,

@@ -27,7 +27,6 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("ingestion_marks") as batch:
         batch.add_column(sa.Column("deferred", sa.Integer(), nullable=False, server_default="0"))
-        batch.add_column(sa.Column("pending", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("dispatch", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("dispatched_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("staged", JSONDocument, nullable=True))
@@ -56,7 +55,6 @@ def downgrade() -> None:
             "staged",
             "dispatched_at",
             "dispatch",
-            "pending",
             "deferred",
         ):
             batch.drop_column(column)

@@ -10,7 +10,7 @@ from typing import Any
 from catalog_ingest.binding import ProviderBinding
 from catalog_ingest.clock import ManualClock
 from catalog_ingest.engine import Engine
-from catalog_ingest.fanout import ChildStatus, finalize, resolve_child
+from catalog_ingest.fanout import ChildStatus, finalize, open_resolver, resolve_child
 from catalog_ingest.outcome import TickAction
 from catalog_ingest.provider import (
     BurstInfo,
@@ -22,7 +22,7 @@ from catalog_ingest.provider import (
     Resolution,
     Resolve,
 )
-from catalog_ingest.repository import DeferredItem
+from catalog_ingest.repository import DeferredItem, ItemResult
 from catalog_ingest.slots import LocalRequestSlots
 from catalog_ingest.states import Phase
 from models.repository import SqlRepository
@@ -129,12 +129,12 @@ def play_children(
     clock: ManualClock,
     batches: list[tuple[int, int, list[DeferredItem]]],
 ) -> list[ChildStatus]:
-    slots = LocalRequestSlots(4, 0)
-    return [
-        resolve_child(repository, binding, slots, mark_id, dispatch, item.key, clock).status
-        for mark_id, dispatch, items in batches
-        for item in items
-    ]
+    with open_resolver(binding, LocalRequestSlots(4, 0)) as resolve:
+        return [
+            resolve_child(repository, binding, resolve, mark_id, dispatch, [item.key], clock).status
+            for mark_id, dispatch, items in batches
+            for item in items
+        ]
 
 
 def expected_refs(pages: int, plain: int, services: int) -> set[str]:
@@ -222,8 +222,8 @@ def test_a_page_whose_last_child_died_before_finalizing_is_finalized_by_the_next
     engine, dispatcher, _binding = build(repository, clock, provider)
     tick_when_due(engine, clock)
     [(mark_id, generation, [item])] = dispatcher.sent
-    remaining = repository.record_resolution(
-        mark_id, item.key, generation, [component("svc-0-0")], None
+    remaining = repository.record_resolutions(
+        mark_id, generation, [ItemResult(item.key, [component("svc-0-0")])]
     )
     assert remaining == 0  # ...and the child dies here, before finalize()
 
@@ -296,3 +296,22 @@ def test_without_a_dispatcher_stale_pages_of_a_distributed_run_are_resolved_inli
     clock.advance(61)
     assert complete_pass(direct, clock).action is TickAction.PASS_COMPLETED
     assert set(read_catalog(repository.engine)) == expected_refs(1, 1, 2)
+
+
+def test_a_child_task_resolves_a_group_of_items_and_records_them_together(
+    repository: SqlRepository, clock: ManualClock
+) -> None:
+    provider = DetailProvider(pages=1, plain=0, services=5)
+    engine, dispatcher, binding = build(repository, clock, provider)
+    tick_when_due(engine, clock)
+    [(mark_id, generation, items)] = dispatcher.sent
+    keys = [item.key for item in items]
+    with open_resolver(binding, LocalRequestSlots(2, 0)) as resolve:
+        first = resolve_child(repository, binding, resolve, mark_id, generation, keys[:3], clock)
+        again = resolve_child(repository, binding, resolve, mark_id, generation, keys[:3], clock)
+        last = resolve_child(repository, binding, resolve, mark_id, generation, keys, clock)
+    assert (first.status, first.remaining) == (ChildStatus.RECORDED, 2)
+    assert again.status is ChildStatus.STALE  # a redelivered group records nothing twice
+    assert last.status is ChildStatus.FINALIZED
+    assert provider.calls == 5
+    assert set(read_catalog(repository.engine)) == expected_refs(1, 0, 5)
