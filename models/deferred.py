@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, func, select, text, update
+from sqlalchemy import Connection, bindparam, exists, func, select, text, update
 
 from catalog_ingest.provider import JSONValue
 from catalog_ingest.repository import (
@@ -140,19 +140,24 @@ def record_resolutions(
     current_generation = exists().where(
         marks.c.id == mark_id, marks.c.dispatch == dispatch, marks.c.finalized_at.is_(None)
     )
-    recorded = 0
-    for result in results:
-        recorded += connection.execute(
-            update(deferred_items)
-            .where(
-                deferred_items.c.mark_id == mark_id,
-                deferred_items.c.key == result.key,
-                deferred_items.c.resolved.is_(False),
-                current_generation,
-            )
-            .values(resolved=True, entities=list(result.entities), fallback=result.fallback)
-        ).rowcount
-    return recorded
+    statement = (
+        update(deferred_items)
+        .where(
+            deferred_items.c.mark_id == mark_id,
+            deferred_items.c.key == bindparam("item_key"),
+            deferred_items.c.resolved.is_(False),
+            current_generation,
+        )
+        .values(
+            resolved=True, entities=bindparam("item_entities"), fallback=bindparam("item_fallback")
+        )
+    )
+    rows = [
+        {"item_key": r.key, "item_entities": list(r.entities), "item_fallback": r.fallback}
+        for r in results
+    ]
+    # One round trip for the group (psycopg pipelines executemany); rowcount sums the rows.
+    return int(connection.execute(statement, rows).rowcount) if rows else 0
 
 
 def unresolved(connection: Connection, mark_id: int) -> int:

@@ -33,7 +33,13 @@ def test_every_dependency_names_a_service_and_waits_on_a_real_condition() -> Non
 
 def test_workers_consume_every_queue_and_flower_never_runs_without_auth() -> None:
     services = _services()
-    assert "--queues=ingest,details,admin" in services["worker"]["command"]
-    assert "ports" not in services["worker"]  # scalable with --scale worker=N
+    assert "--queues=ingest,admin" in services["worker"]["command"]
+    assert services["details"]["command"][:3] == [
+        "--queues=details",
+        "--pool=threads",
+        "--concurrency=20",
+    ]
+    for scalable in ("worker", "details"):
+        assert "ports" not in services[scalable]  # scalable with --scale NAME=N
     assert services["flower"]["command"][0] == "flower"  # `ingest flower` refuses without auth
     assert "FLOWER_BASIC_AUTH" in services["flower"]["environment"]

@@ -2,6 +2,7 @@
 backpressure. Worker processes, Redis and PostgreSQL are real; the upstream is the simulator,
 served from this process on loopback."""
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,12 @@ from catalog_ingest.simulator.faults import FaultSettings
 from catalog_ingest.simulator.spec import DatasetSpec
 from catalog_ingest.simulator.state import SimulatorConfig
 from models.tables import marks
+from tests.celery.flower_support import (
+    FLOWER_AUTH,
+    FLOWER_AUTH_ENV,
+    FlowerProcess,
+    wait_for_live_events,
+)
 from tests.celery.support import Deployment, deployment, wait_for
 from tests.openchoreo.support import OWNER, expected_catalog, stored_catalog
 from tests.simulator.harness import Running, running
@@ -227,3 +234,36 @@ def test_pending_pages_never_exceed_the_backpressure_limit(
         assert_exact_pass(deployed, upstream, done)
     assert max(observed) == 2
     assert len(observed) > 50
+
+
+def test_flower_lists_detail_tasks_with_provider_organization_project_and_components(
+    tmp_path: Path, database: Engine, database_url: str, redis_url: str
+) -> None:
+    spec = DatasetSpec(orgs=1, projects=2, components=6, seed=4, service_share=1.0)
+    with fan_out_deployment(tmp_path, database, database_url, redis_url, spec, FaultSettings()) as (
+        deployed,
+        upstream,
+    ):
+        deployed.start_worker("w1", concurrency=2)
+        flower = FlowerProcess.start(deployed, deployed.env(**{FLOWER_AUTH_ENV: FLOWER_AUTH}))
+        try:
+            flower.wait_until_answering()
+            wait_for_live_events(deployed, flower)
+            ticking_until(deployed, lambda: deployed.resting(PROVIDER), 120, "the pass")
+
+            def details_listed() -> list[dict[str, Any]] | None:
+                listed = [t for t in flower.tasks().values() if t["name"] == "ingest.detail"]
+                done = [t for t in listed if t["state"] == "SUCCESS"]
+                return done if len(done) == len(listed) >= 2 else None
+
+            details = wait_for(details_listed, 30, "flower to list the detail tasks")
+        finally:
+            flower.stop()
+    org = upstream.dataset.orgs()[0]["name"]
+    components: set[str] = set()
+    for task in details:
+        assert f"'{PROVIDER}'" in task["args"]
+        assert f"'organization': '{org}'" in task["kwargs"]
+        assert "'project': " in task["kwargs"]
+        components |= set(re.findall(r"comp-[\w-]+", task["kwargs"]))
+    assert components == {path.rsplit("/", 1)[1] for path in upstream.dataset.paths("component")}
