@@ -2,6 +2,7 @@
 backpressure. Worker processes, Redis and PostgreSQL are real; the upstream is the simulator,
 served from this process on loopback."""
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from tests.celery.flower_support import (
     wait_for_live_events,
 )
 from tests.celery.support import Deployment, deployment, wait_for
+from tests.cli import run_ingest
 from tests.openchoreo.support import OWNER, expected_catalog, stored_catalog
 from tests.simulator.harness import Running, running
 
@@ -188,8 +190,12 @@ def test_persistent_detail_failures_fall_back_to_the_listing_and_are_counted(
         catalog = stored_catalog(database, PROVIDER)
         expected = expected_catalog(upstream.dataset)
         log = deployed.workers[0].log_path.read_text(errors="replace")
+        status = run_ingest("status", "--json", "--config", str(deployed.config_path))
 
     assert done.fallbacks == 3
+    assert status.returncode == 0, status.stderr
+    [row] = json.loads(status.stdout)
+    assert (row["current"]["fallbacks"], row["current"]["pending_pages"]) == (3, 0)
     lost: set[str] = set()
     for path in failing:
         ref = f"component:default/{path.rsplit('/', 1)[1]}"
