@@ -7,9 +7,11 @@ request slots and records the result; the child that records the last one finali
 (marks and catalog writes, one transaction, once). Without a dispatcher (direct engine use), the
 burst resolves the items itself, a bounded number at a time, and commits the page normally.
 
-Recovery: a page whose children were lost (worker killed, broker restarted) is dispatched again
-once it waited ``pending_page_timeout``; the new generation shuts the old children out. A page
-whose last child died between recording and finalizing is finalized by the next burst.
+Recovery: a page whose children were lost (worker killed, broker restarted) has its unresolved
+items dispatched again once it was idle (no dispatch, no result) for ``pending_page_timeout``;
+a slow child of the earlier dispatch still counts, an item's first result wins. A page whose
+last child died between recording and finalizing is finalized by the next burst, and the sweep
+waits for a fresh count of waiting pages to be zero.
 """
 
 from collections.abc import Sequence
@@ -124,7 +126,7 @@ def finalize(
 
 class ChildStatus(StrEnum):
     STALE = "stale"
-    """The item was resolved already, or its page moved to a newer generation or is gone."""
+    """The items were resolved already (by another child), or their page is committed or gone."""
     RECORDED = "recorded"
     """The result is stored; other items of the page are still pending."""
     FINALIZED = "finalized"
@@ -150,23 +152,34 @@ def resolve_child(
     binding: ProviderBinding,
     resolve: Resolve,
     mark_id: int,
-    dispatch: int,
     keys: Sequence[str],
     clock: Clock,
 ) -> ChildOutcome:
     """What one child task does: resolve its items (one after the other, each call under a
     request slot), record them in one transaction, and finalize the page if they were its
     last. ``resolve`` comes from :func:`open_resolver` (workers keep one open per provider).
+
+    An item whose resolution raises (no request slot in time, a bug) ends the group: what was
+    resolved before it is recorded, the rest stays pending for a later dispatch.
     """
-    items = repository.deferred_items(mark_id, keys, dispatch)
+    items = repository.deferred_items(mark_id, keys)
     if not items:
         return ChildOutcome(ChildStatus.STALE)
     results = []
     for item in items:
-        resolution = resolve(item.payload)
+        try:
+            resolution = resolve(item.payload)
+        except Exception as error:
+            log.warning(
+                "deferred item not resolved; left for a later dispatch",
+                provider=binding.name,
+                item=item.key,
+                error=f"{type(error).__name__}: {error}",
+            )
+            break
         results.append(ItemResult(item.key, list(resolution.entities), resolution.fallback))
     fallbacks = sum(1 for result in results if result.fallback is not None)
-    remaining = repository.record_resolutions(mark_id, dispatch, results)
+    remaining = repository.record_resolutions(mark_id, results, clock.now()) if results else None
     if remaining is None:
         return ChildOutcome(ChildStatus.STALE)
     if remaining > 0:
@@ -196,20 +209,18 @@ def settle(
     clock: Clock,
 ) -> int:
     """Finalize pages whose items are all resolved; dispatch again (or, without a dispatcher,
-    resolve here) the items of pages that waited ``pending_page_timeout``. Returns the number
-    of pages still waiting."""
-    waiting = 0
+    resolve here) the items of pages idle for ``pending_page_timeout``. Returns the number of
+    pages still waiting, counted afresh at the end: the sweep runs only when it is 0."""
     timeout = binding.options.pending_page_timeout_delta
     for page in repository.pending_pages(ingestion.id):
-        if page.pending == 0:
-            finalize(repository, binding, page.mark_id, clock)
-            continue
         now = clock.now()
-        if page.dispatched_at is not None and now - page.dispatched_at < timeout:
-            waiting += 1
+        if page.pending and page.active_at is not None and now - page.active_at < timeout:
             continue
-        renewed = repository.redispatch(ingestion.id, fence, page.mark_id, now)
-        if renewed is None:
+        renewed = None
+        if page.pending:
+            renewed = repository.redispatch(ingestion.id, fence, page.mark_id, now)
+        if renewed is None:  # every item is resolved (maybe just now): the page is ready
+            finalize(repository, binding, page.mark_id, clock)
             continue
         generation, items = renewed
         log.warning(
@@ -221,24 +232,21 @@ def settle(
         )
         if dispatcher is not None:
             dispatcher.dispatch(binding.name, ingestion.id, page.mark_id, generation, items)
-            waiting += 1
-        elif not _resolve_here(repository, binding, page.mark_id, generation, items, clock):
-            waiting += 1
-    return waiting
+        else:
+            _resolve_here(repository, binding, page.mark_id, items, clock)
+    return len(repository.pending_pages(ingestion.id))
 
 
 def _resolve_here(
     repository: IngestionRepository,
     binding: ProviderBinding,
     mark_id: int,
-    generation: int,
     items: Sequence[DeferredItem],
     clock: Clock,
-) -> bool:
-    """Resolve a pending page's items in this process; True when the page got finalized."""
+) -> None:
+    """Resolve a pending page's items in this process (and finalize it when they are done)."""
     options = binding.options
     slots = LocalRequestSlots(options.max_concurrent_requests, options.batch_delay)
     keys = [item.key for item in items]
     with open_resolver(binding, slots) as resolve:
-        outcome = resolve_child(repository, binding, resolve, mark_id, generation, keys, clock)
-    return outcome.status is ChildStatus.FINALIZED
+        resolve_child(repository, binding, resolve, mark_id, keys, clock)

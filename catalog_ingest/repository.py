@@ -85,10 +85,12 @@ class PendingPage:
     mark_id: int
     sequence: int
     dispatch: int
-    """Generation of its child tasks; only children of this generation may record results."""
+    """How many times its items were dispatched."""
     pending: int
     """Items not resolved yet (0: ready to finalize)."""
-    dispatched_at: datetime | None
+    active_at: datetime | None
+    """Its last dispatch or recorded result, whichever is later: a page idle for
+    ``pending_page_timeout`` is dispatched again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,18 +255,16 @@ class IngestionRepository(Protocol):
         """Deferred pages of the ingestion not finalized yet, oldest first."""
         ...
 
-    def deferred_items(
-        self, mark_id: int, keys: Sequence[str], dispatch: int
-    ) -> list[DeferredItem]:
-        """Those of the items that are unresolved, if ``dispatch`` is the page's generation."""
+    def deferred_items(self, mark_id: int, keys: Sequence[str]) -> list[DeferredItem]:
+        """Those of the items that are still unresolved (none once the page is committed)."""
         ...
 
     def record_resolutions(
-        self, mark_id: int, dispatch: int, results: Sequence[ItemResult]
+        self, mark_id: int, results: Sequence[ItemResult], now: datetime
     ) -> int | None:
-        """Store items' results under the page's generation; returns the page's items still
+        """Store items' results (an item's first result wins); returns the page's items still
         pending once committed (the last committer sees 0), or ``None`` when nothing was
-        recorded (stale generation, already resolved, page gone)."""
+        recorded (already resolved, page committed or gone)."""
         ...
 
     def page_content(self, mark_id: int) -> PageContent | None:

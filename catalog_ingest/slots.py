@@ -6,6 +6,10 @@ process: a call first takes a slot, and hands it back when done; the slot is usa
 150 ms, the reference plugin's pacing. A holder that dies never hands its slot back: the slot
 frees itself ``lease`` seconds after it was taken (keep ``lease`` above the longest call).
 
+Slots are numbered; a process configured for N uses slots 0..N-1 and never removes or resets
+any (a held slot stays held, a resting slot keeps its rest), so while processes disagree on N
+(a rolling configuration change) the largest N bounds the calls.
+
 :class:`RedisRequestSlots` shares slots through Redis (a sorted set scored by the instant each
 slot is free again, using Redis' clock, so machines' clocks do not matter);
 :class:`LocalRequestSlots` is the in-process equivalent for the embedded mode.
@@ -41,27 +45,26 @@ local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
 local slots = tonumber(ARGV[1])
 local lease = tonumber(ARGV[2])
-if redis.call('ZCARD', KEYS[1]) ~= slots then
-  for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-    if tonumber(member) >= slots then
-      redis.call('ZREM', KEYS[1], member)
-      redis.call('HDEL', KEYS[2], member)
+for i = 0, slots - 1 do
+  redis.call('ZADD', KEYS[1], 'NX', 0, tostring(i))
+end
+local earliest = nil
+local members = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #members, 2 do
+  local member, score = members[i], tonumber(members[i + 1])
+  if tonumber(member) < slots then
+    if score <= now then
+      redis.call('ZADD', KEYS[1], now + lease, member)
+      redis.call('HSET', KEYS[2], member, ARGV[3])
+      return {tonumber(member), 0}
+    end
+    if earliest == nil or score < earliest then
+      earliest = score
     end
   end
-  for i = 0, slots - 1 do
-    redis.call('ZADD', KEYS[1], 'NX', 0, tostring(i))
-  end
 end
-local free = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
-if #free == 0 then
-  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {-1, tonumber(first[2]) - now}
-end
-redis.call('ZADD', KEYS[1], now + lease, free[1])
-redis.call('HSET', KEYS[2], free[1], ARGV[3])
-return {tonumber(free[1]), 0}
+return {-1, earliest - now}
 """
-
 _RELEASE = """
 if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then
   return 0

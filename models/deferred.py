@@ -3,15 +3,15 @@
 A pending page is a mark with ``deferred > 0`` and no ``finalized_at``. Its sequence and cursor
 are committed with the listing (so the walk goes on), its own entities are held in ``staged``,
 and each deferred item is a row of ``ingestion_deferred``. Child tasks record their results
-under the page's ``dispatch`` generation, each in its own row: no counter on the page that
-every child would have to lock in turn. After committing, a child counts the page's
+in the items' own rows (an item's first result wins): no counter on the page that every
+child would have to lock in turn. After committing, a child counts the page's
 unresolved items; the last committer sees none left and finalizes the page, once: the claim
 ``finalized_at IS NULL`` (and nothing unresolved) is taken in the same transaction as the
 page's marks and catalog writes. Should that child die first, the next burst finalizes it.
 """
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, func, select, text, update
@@ -89,6 +89,15 @@ def _unresolved(mark_id: Any) -> Any:
     )
 
 
+def _last_progress(mark_id: Any) -> Any:
+    """When a result of the page was last recorded (a scalar subquery)."""
+    return (
+        select(func.max(deferred_items.c.resolved_at))
+        .where(deferred_items.c.mark_id == mark_id)
+        .scalar_subquery()
+    )
+
+
 def pending_pages(connection: Connection, ingestion_id: str) -> list[PendingPage]:
     rows = connection.execute(
         select(
@@ -97,6 +106,7 @@ def pending_pages(connection: Connection, ingestion_id: str) -> list[PendingPage
             marks.c.dispatch,
             _unresolved(marks.c.id).label("pending"),
             marks.c.dispatched_at,
+            _last_progress(marks.c.id).label("progressed_at"),
         )
         .where(
             marks.c.ingestion_id == ingestion_id,
@@ -106,13 +116,29 @@ def pending_pages(connection: Connection, ingestion_id: str) -> list[PendingPage
         .order_by(marks.c.sequence)
     )
     return [
-        PendingPage(row.id, row.sequence, row.dispatch, row.pending, row.dispatched_at)
+        PendingPage(
+            row.id,
+            row.sequence,
+            row.dispatch,
+            row.pending,
+            max(
+                (moment for moment in (row.dispatched_at, _utc(row.progressed_at)) if moment),
+                default=None,
+            ),
+        )
         for row in rows
     ]
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """A ``max()`` over a UTCDateTime column comes back untyped (naive on SQLite)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
 def deferred_items_of(
-    connection: Connection, mark_id: int, keys: Sequence[str], dispatch: int
+    connection: Connection, mark_id: int, keys: Sequence[str]
 ) -> list[DeferredItem]:
     rows = connection.execute(
         select(deferred_items.c.key, deferred_items.c.payload, deferred_items.c.labels)
@@ -121,7 +147,6 @@ def deferred_items_of(
             deferred_items.c.mark_id == mark_id,
             deferred_items.c.key.in_(list(keys)),
             deferred_items.c.resolved.is_(False),
-            marks.c.dispatch == dispatch,
             marks.c.finalized_at.is_(None),
         )
         .order_by(deferred_items.c.position)
@@ -130,26 +155,31 @@ def deferred_items_of(
 
 
 def record_resolutions(
-    connection: Connection, mark_id: int, dispatch: int, results: Sequence[ItemResult]
+    connection: Connection, mark_id: int, results: Sequence[ItemResult], now: datetime
 ) -> int:
-    """Store results under the page's current generation; returns how many were recorded."""
+    """Store results of still unresolved items of a pending page; returns how many.
+
+    Whatever the generation of the child: an item's first result wins, and a slow child of an
+    earlier generation still counts (refusing it could starve a page whose children are all
+    slower than ``pending_page_timeout``)."""
     if is_postgres(connection):
         # A result can always be fetched again (the page is re-dispatched when it stays
         # unresolved), so it need not wait for its WAL flush; the page's commit does.
         connection.execute(text("SET LOCAL synchronous_commit = off"))
-    current_generation = exists().where(
-        marks.c.id == mark_id, marks.c.dispatch == dispatch, marks.c.finalized_at.is_(None)
-    )
+    pending = exists().where(marks.c.id == mark_id, marks.c.finalized_at.is_(None))
     statement = (
         update(deferred_items)
         .where(
             deferred_items.c.mark_id == mark_id,
             deferred_items.c.key == bindparam("item_key"),
             deferred_items.c.resolved.is_(False),
-            current_generation,
+            pending,
         )
         .values(
-            resolved=True, entities=bindparam("item_entities"), fallback=bindparam("item_fallback")
+            resolved=True,
+            resolved_at=now,
+            entities=bindparam("item_entities"),
+            fallback=bindparam("item_fallback"),
         )
     )
     rows = [
@@ -192,7 +222,19 @@ def page_content(connection: Connection, mark_id: int) -> PageContent | None:
 def finalize_page(
     connection: Connection, mark_id: int, page: PageWrite, now: datetime
 ) -> PageResult | None:
-    """Raises :class:`PageRefused` (after claiming) when the pass no longer accepts the page."""
+    """Raises :class:`PageRefused` (after claiming) when the pass no longer accepts the page.
+
+    Locks the ingestion row before the mark, the order ``reset`` and ``cleanup`` take them in
+    (ingestion, then its marks by cascade), so a late page and a purge cannot deadlock.
+    """
+    owner = connection.execute(select(marks.c.ingestion_id).where(marks.c.id == mark_id)).scalar()
+    if owner is None:
+        return None
+    ingestion = connection.execute(
+        select(ingestions.c.provider_name, ingestions.c.next_action, ingestions.c.completion_ticket)
+        .where(ingestions.c.id == owner)
+        .with_for_update()
+    ).first()
     claimed = connection.execute(
         update(marks)
         .where(
@@ -206,11 +248,6 @@ def finalize_page(
     ).first()
     if claimed is None:
         return None
-    ingestion = connection.execute(
-        select(ingestions.c.provider_name, ingestions.c.next_action, ingestions.c.completion_ticket)
-        .where(ingestions.c.id == claimed.ingestion_id)
-        .with_for_update()
-    ).first()
     if (
         ingestion is None
         or ingestion.completion_ticket != OPEN_TICKET

@@ -232,18 +232,16 @@ class SqlRepository:
         with self.engine.connect() as connection:
             return deferred.pending_pages(connection, ingestion_id)
 
-    def deferred_items(
-        self, mark_id: int, keys: Sequence[str], dispatch: int
-    ) -> list[DeferredItem]:
+    def deferred_items(self, mark_id: int, keys: Sequence[str]) -> list[DeferredItem]:
         with self.engine.connect() as connection:
-            return deferred.deferred_items_of(connection, mark_id, keys, dispatch)
+            return deferred.deferred_items_of(connection, mark_id, keys)
 
     def record_resolutions(
-        self, mark_id: int, dispatch: int, results: Sequence[ItemResult]
+        self, mark_id: int, results: Sequence[ItemResult], now: datetime
     ) -> int | None:
         with self.engine.connect() as connection:
             with connection.begin():
-                recorded = deferred.record_resolutions(connection, mark_id, dispatch, results)
+                recorded = deferred.record_resolutions(connection, mark_id, results, now)
             if not recorded:
                 return None
             return deferred.unresolved(connection, mark_id)  # after the commit: all children

@@ -105,8 +105,7 @@ class MarkRow(Base):
     deferred: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """How many deferred items the page waits for (0: an ordinary page, committed at once)."""
     dispatch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    """Generation of the page's child tasks: a re-dispatch moves it on, shutting out the
-    children of earlier generations (the page's fence)."""
+    """How many times the page's items were dispatched (1, then +1 per re-dispatch)."""
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     staged: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
     """The page's own entities, held until its deferred items are resolved."""
@@ -129,6 +128,7 @@ class DeferredRow(Base):
     payload: Mapped[Any] = mapped_column(JSONDocument)
     labels: Mapped[Any] = mapped_column(JSONDocument)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     entities: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
     fallback: Mapped[str | None] = mapped_column(Text, nullable=True)
 

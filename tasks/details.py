@@ -35,7 +35,6 @@ def detail(
         binding,
         context.resolver(provider),
         mark_id,
-        dispatch,
         keys,
         runtime.engine.clock,
     )

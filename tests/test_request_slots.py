@@ -106,19 +106,28 @@ def test_only_the_holder_hands_a_slot_back(redis_url: str) -> None:
             pass
 
 
-def test_changing_the_number_of_slots_takes_effect(redis_url: str) -> None:
+def test_processes_that_disagree_on_the_number_of_slots_never_reset_a_held_one(
+    redis_url: str,
+) -> None:
+    """A rolling configuration change (5 slots here, 2 there): the larger bound holds."""
     client = redis.Redis.from_url(redis_url)
-    held = RedisRequestSlots(client, "p", 5, rest=0, lease=5).hold(timeout=1)
-    held.__enter__()
-    two = RedisRequestSlots(client, "p", 2, rest=0, lease=5)
-    assert client.zcard("catalog-ingest:slots:p") == 5
-    with two.hold(timeout=1):  # slot 0 is still held by the 5-slot holder: this takes slot 1
-        assert client.zcard("catalog-ingest:slots:p") == 2
-        with pytest.raises(SlotTimeoutError), two.hold(timeout=0.1):
-            pass
-    held.__exit__(None, None, None)
-    with two.hold(timeout=1), two.hold(timeout=1):
+    five = RedisRequestSlots(client, "p", 5, rest=0, lease=30)
+    two = RedisRequestSlots(client, "p", 2, rest=0, lease=30)
+    held = [five.hold(timeout=1) for _ in range(5)]
+    for slot in held:
+        slot.__enter__()
+    with pytest.raises(SlotTimeoutError), two.hold(timeout=0.1):
+        pass  # the 2-slot process neither steals nor resets slots the others hold
+    with pytest.raises(SlotTimeoutError), five.hold(timeout=0.1):
+        pass  # ...and the 5-slot process still sees all five held
+    held.pop(4).__exit__(None, None, None)  # slot 4: beyond what the 2-slot process uses
+    with pytest.raises(SlotTimeoutError), two.hold(timeout=0.1):
         pass
+    held.pop(0).__exit__(None, None, None)  # slot 0
+    with two.hold(timeout=1):
+        pass
+    for slot in held:
+        slot.__exit__(None, None, None)
 
 
 def _threads(slots: LocalRequestSlots, threads: int, calls: int) -> list[tuple[float, float]]:

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("payload", JSONDocument, nullable=False),
         sa.Column("labels", JSONDocument, nullable=False),
         sa.Column("resolved", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("entities", JSONDocument, nullable=True),
         sa.Column("fallback", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["mark_id"], ["ingestion_marks.id"], ondelete="CASCADE"),

@@ -5,6 +5,7 @@ tests play the child tasks (``resolve_child``) themselves, in any order."""
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from catalog_ingest.binding import ProviderBinding
@@ -22,7 +23,7 @@ from catalog_ingest.provider import (
     Resolution,
     Resolve,
 )
-from catalog_ingest.repository import DeferredItem, ItemResult
+from catalog_ingest.repository import DeferredItem, ItemResult, PendingPage
 from catalog_ingest.slots import LocalRequestSlots
 from catalog_ingest.states import Phase
 from models.repository import SqlRepository
@@ -131,8 +132,8 @@ def play_children(
 ) -> list[ChildStatus]:
     with open_resolver(binding, LocalRequestSlots(4, 0)) as resolve:
         return [
-            resolve_child(repository, binding, resolve, mark_id, dispatch, [item.key], clock).status
-            for mark_id, dispatch, items in batches
+            resolve_child(repository, binding, resolve, mark_id, [item.key], clock).status
+            for mark_id, _dispatch, items in batches
             for item in items
         ]
 
@@ -191,28 +192,72 @@ def test_the_sweep_waits_for_pending_pages(repository: SqlRepository, clock: Man
     assert set(read_catalog(repository.engine)) == expected_refs(2, 1, 1)
 
 
-def test_lost_children_are_dispatched_again_after_the_timeout_and_old_ones_are_shut_out(
+def test_an_idle_page_is_dispatched_again_and_whichever_child_comes_first_counts(
     repository: SqlRepository, clock: ManualClock
 ) -> None:
-    provider = DetailProvider(pages=1, plain=0, services=2)
+    provider = DetailProvider(pages=1, plain=0, services=3)
     engine, dispatcher, binding = build(repository, clock, provider, pending_page_timeout=60)
     tick_when_due(engine, clock)
     [first] = dispatcher.sent
-    play_children(repository, binding, clock, [(first[0], first[1], first[2][:1])])  # one lands
+    clock.advance(50)
+    play_children(repository, binding, clock, [(first[0], first[1], first[2][:1])])  # progress
 
-    clock.advance(30)
+    clock.advance(30)  # 80 s after the dispatch, 30 s after the last progress
     tick_when_due(engine, clock)
-    assert len(dispatcher.sent) == 1  # not stale yet
+    assert len(dispatcher.sent) == 1  # a page that makes progress is left alone
     clock.advance(31)
     tick_when_due(engine, clock)
     [_, again] = dispatcher.sent
     assert again[1] == first[1] + 1
-    assert [item.key for item in again[2]] == ["svc-0-1"]  # only what is still unresolved
+    assert [item.key for item in again[2]] == ["svc-0-1", "svc-0-2"]  # only what is unresolved
 
-    assert play_children(repository, binding, clock, [first]) == [ChildStatus.STALE] * 2
-    assert play_children(repository, binding, clock, [again]) == [ChildStatus.FINALIZED]
+    # A slow child of the first dispatch still counts; the new one finds its items done.
+    assert play_children(repository, binding, clock, [(first[0], first[1], first[2][1:2])]) == [
+        ChildStatus.RECORDED
+    ]
+    assert play_children(repository, binding, clock, [again]) == [
+        ChildStatus.STALE,
+        ChildStatus.FINALIZED,
+    ]
     assert complete_pass(engine, clock).removed == 0
-    assert set(read_catalog(repository.engine)) == expected_refs(1, 0, 2)
+    assert set(read_catalog(repository.engine)) == expected_refs(1, 0, 3)
+
+
+class LateChildRepository(SqlRepository):
+    """Lists a page as pending, and only then lets its last child record (and die)."""
+
+    def __init__(self, engine: Any) -> None:
+        super().__init__(engine)
+        self.late: tuple[int, ItemResult] | None = None
+
+    def pending_pages(self, ingestion_id: str) -> list[PendingPage]:
+        pages = super().pending_pages(ingestion_id)
+        if self.late is not None:
+            mark_id, result = self.late
+            self.late = None
+            assert self.record_resolutions(mark_id, [result], datetime.now(UTC)) == 0
+        return pages
+
+
+def test_a_page_resolved_while_the_burst_looks_at_it_is_committed_before_any_sweep(
+    repository: SqlRepository, clock: ManualClock
+) -> None:
+    late = LateChildRepository(repository.engine)
+    provider = DetailProvider(pages=1, plain=1, services=1)
+    engine, dispatcher, _binding = build(late, clock, provider, pending_page_timeout=60)
+    tick_when_due(engine, clock)
+    [(mark_id, _generation, [item])] = dispatcher.sent
+    clock.advance(61)
+    late.late = (mark_id, ItemResult(item.key, [component("svc-0-0")]))
+
+    outcome = tick_when_due(engine, clock)
+
+    assert outcome.action is TickAction.PASS_COMPLETED
+    assert outcome.removed == 0
+    assert set(read_catalog(repository.engine)) == {
+        "component:default/plain-0-0",
+        "component:default/svc-0-0",
+    }
 
 
 def test_a_page_whose_last_child_died_before_finalizing_is_finalized_by_the_next_burst(
@@ -221,9 +266,9 @@ def test_a_page_whose_last_child_died_before_finalizing_is_finalized_by_the_next
     provider = DetailProvider(pages=1, plain=1, services=1)
     engine, dispatcher, _binding = build(repository, clock, provider)
     tick_when_due(engine, clock)
-    [(mark_id, generation, [item])] = dispatcher.sent
+    [(mark_id, _generation, [item])] = dispatcher.sent
     remaining = repository.record_resolutions(
-        mark_id, generation, [ItemResult(item.key, [component("svc-0-0")])]
+        mark_id, [ItemResult(item.key, [component("svc-0-0")])], clock.now()
     )
     assert remaining == 0  # ...and the child dies here, before finalize()
 
@@ -304,12 +349,12 @@ def test_a_child_task_resolves_a_group_of_items_and_records_them_together(
     provider = DetailProvider(pages=1, plain=0, services=5)
     engine, dispatcher, binding = build(repository, clock, provider)
     tick_when_due(engine, clock)
-    [(mark_id, generation, items)] = dispatcher.sent
+    [(mark_id, _generation, items)] = dispatcher.sent
     keys = [item.key for item in items]
     with open_resolver(binding, LocalRequestSlots(2, 0)) as resolve:
-        first = resolve_child(repository, binding, resolve, mark_id, generation, keys[:3], clock)
-        again = resolve_child(repository, binding, resolve, mark_id, generation, keys[:3], clock)
-        last = resolve_child(repository, binding, resolve, mark_id, generation, keys, clock)
+        first = resolve_child(repository, binding, resolve, mark_id, keys[:3], clock)
+        again = resolve_child(repository, binding, resolve, mark_id, keys[:3], clock)
+        last = resolve_child(repository, binding, resolve, mark_id, keys, clock)
     assert (first.status, first.remaining) == (ChildStatus.RECORDED, 2)
     assert again.status is ChildStatus.STALE  # a redelivered group records nothing twice
     assert last.status is ChildStatus.FINALIZED
