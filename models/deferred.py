@@ -11,7 +11,7 @@ page's marks and catalog writes. Should that child die first, the next burst fin
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, func, select, text, update
@@ -121,20 +121,10 @@ def pending_pages(connection: Connection, ingestion_id: str) -> list[PendingPage
             row.sequence,
             row.dispatch,
             row.pending,
-            max(
-                (moment for moment in (row.dispatched_at, _utc(row.progressed_at)) if moment),
-                default=None,
-            ),
+            max((m for m in (row.dispatched_at, row.progressed_at) if m), default=None),
         )
         for row in rows
     ]
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """A ``max()`` over a UTCDateTime column comes back untyped (naive on SQLite)."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def deferred_items_of(
