@@ -2,16 +2,18 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import orjson
 import structlog
 
 from catalog_ingest.binding import ProviderBinding
 from catalog_ingest.clock import Clock
-from catalog_ingest.entities import prepare_page
+from catalog_ingest.entities import PreparedPage, prepare_page
 from catalog_ingest.fanout import Dispatcher, as_items, deferring, resolve_inline
 from catalog_ingest.lock import Lease, LockLostError
 from catalog_ingest.provider import BurstInfo, DeferringProvider, JSONValue, Page
+from catalog_ingest.read_ahead import ReadAhead
 from catalog_ingest.reporting import log_rejections, report_clashes
 from catalog_ingest.repository import Ingestion, IngestionRepository, PageWrite
 
@@ -79,6 +81,18 @@ class BurstScope:
     """Sends deferred items to child tasks; without one they are resolved in the burst."""
 
 
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    """A page as the provider returned it, made ready to commit."""
+
+    page: Page
+    cursor: JSONValue
+    """The page's cursor as it will come back from the database."""
+    prepared: PreparedPage | None = None
+    """Its entities, validated and stamped; ``None`` for a page whose items go to children."""
+    fallbacks: int = 0
+
+
 def run_burst(
     scope: BurstScope,
     should_stop: StopCheck,
@@ -89,7 +103,9 @@ def run_burst(
 
     Before each commit the lease (when there is one) must still be held: a burst that lost its
     lock writes nothing more, even before anyone else takes the fence. With a dispatcher, the
-    burst stops listing while ``max_pending_pages`` pages wait for their deferred items.
+    burst stops listing while ``max_pending_pages`` pages wait for their deferred items;
+    otherwise the next page is read ahead while the current one commits
+    (:mod:`catalog_ingest.read_ahead`).
     """
     progress = progress or BurstProgress()
     repository, binding, ingestion = scope.repository, scope.binding, scope.ingestion
@@ -97,28 +113,56 @@ def run_burst(
     cursor = mark.cursor if mark else None
     deadline = scope.clock.monotonic() + binding.options.burst_length
     info = BurstInfo(provider_name=binding.name, ingestion_id=ingestion.id, fence=scope.fence)
-    with binding.provider.around(info) as context:
+    throttles = _may_throttle(scope)
+
+    def out_of_time() -> bool:
+        return scope.clock.monotonic() >= deadline or should_stop()
+
+    with (
+        binding.provider.around(info) as context,
+        ReadAhead(partial(_fetch, scope, context)) as reader,
+    ):
         while True:
-            if _throttled(scope):
+            if throttles and _throttled(scope):
                 progress.throttled = True
                 return progress
-            page = _check_page(binding.provider.next(context, cursor), binding.name)
-            cursor = _stored_cursor(page)
-            if page.deferred and scope.dispatcher is not None:
-                _commit_deferred(scope, page, cursor, lease, progress)
+            fetched = reader.take(cursor)
+            cursor = fetched.cursor
+            if not (throttles or fetched.page.done or out_of_time()):
+                reader.prefetch(cursor)
+            if fetched.prepared is None:
+                _commit_deferred(scope, fetched.page, cursor, lease, progress)
             else:
-                _commit(scope, page, cursor, lease, progress)
-            if page.done:
+                _commit(scope, fetched, lease, progress)
+            if fetched.page.done:
                 progress.done = True
                 return progress
-            if scope.clock.monotonic() >= deadline or should_stop():
+            if out_of_time():
                 return progress
+
+
+def _fetch(scope: BurstScope, context: object, cursor: JSONValue) -> FetchedPage:
+    """The provider's page after ``cursor``; deferred items resolved here unless dispatched."""
+    binding = scope.binding
+    page = _check_page(binding.provider.next(context, cursor), binding.name)
+    stored_cursor = _stored_cursor(page)
+    if page.deferred and scope.dispatcher is not None:
+        return FetchedPage(page, stored_cursor)
+    entities, fallbacks = list(page.entities), 0
+    if page.deferred:
+        resolved, fallbacks = resolve_inline(binding, as_items(page.deferred))
+        entities += resolved
+    prepared = prepare_page(entities, binding.name)
+    return FetchedPage(page, stored_cursor, prepared, fallbacks)
+
+
+def _may_throttle(scope: BurstScope) -> bool:
+    """Whether backpressure applies: deferred items go to child tasks."""
+    return scope.dispatcher is not None and isinstance(scope.binding.provider, DeferringProvider)
 
 
 def _throttled(scope: BurstScope) -> bool:
     """Backpressure: too many pages still wait for their deferred items."""
-    if scope.dispatcher is None or not isinstance(scope.binding.provider, DeferringProvider):
-        return False
     waiting = len(scope.repository.pending_pages(scope.ingestion.id))
     limit = scope.binding.options.max_pending_pages
     if waiting < limit:
@@ -128,29 +172,21 @@ def _throttled(scope: BurstScope) -> bool:
 
 
 def _commit(
-    scope: BurstScope,
-    page: Page,
-    cursor: JSONValue,
-    lease: Lease | None,
-    progress: BurstProgress,
+    scope: BurstScope, fetched: FetchedPage, lease: Lease | None, progress: BurstProgress
 ) -> None:
-    """One page in one transaction (its deferred items, if any, resolved here first)."""
-    binding = scope.binding
-    entities, fallbacks = list(page.entities), 0
-    if page.deferred:
-        resolved, fallbacks = resolve_inline(binding, as_items(page.deferred))
-        entities += resolved
-    prepared = prepare_page(entities, binding.name)
+    """One page in one transaction."""
+    binding, prepared = scope.binding, fetched.prepared
+    assert prepared is not None
     log_rejections(binding, prepared)
     _ensure_lease(lease)
     write = PageWrite(
         prepared.entities,
-        cursor,
-        page.done,
+        fetched.cursor,
+        fetched.page.done,
         len(prepared.rejections),
         binding.priority,
         len(prepared.duplicates),
-        fallbacks,
+        fetched.fallbacks,
     )
     result = scope.repository.commit_page(scope.ingestion, scope.fence, write, scope.clock.now())
     progress.duplicates += report_clashes(binding, prepared, result)
@@ -158,7 +194,7 @@ def _commit(
     progress.entities += len(prepared.entities) - len(result.duplicates)
     progress.written += result.written
     progress.rejected += len(prepared.rejections)
-    progress.fallbacks += fallbacks
+    progress.fallbacks += fetched.fallbacks
     log.debug(
         "page committed",
         provider=binding.name,

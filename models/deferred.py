@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, select, text, update
+from sqlalchemy import Connection, bindparam, exists, func, select, update
 
 from catalog_ingest.provider import JSONValue
 from catalog_ingest.repository import (
@@ -26,7 +26,7 @@ from catalog_ingest.repository import (
     PendingPage,
 )
 from catalog_ingest.states import OPEN_TICKET, NextAction
-from models.dialect import is_postgres
+from models.dialect import skip_flush_wait
 from models.pages import next_sequence, store_page
 from models.tables import deferred_items, ingestions, marks
 
@@ -152,10 +152,9 @@ def record_resolutions(
     Whatever the generation of the child: an item's first result wins, and a slow child of an
     earlier generation still counts (refusing it could starve a page whose children are all
     slower than ``pending_page_timeout``)."""
-    if is_postgres(connection):
-        # A result can always be fetched again (the page is re-dispatched when it stays
-        # unresolved), so it need not wait for its WAL flush; the page's commit does.
-        connection.execute(text("SET LOCAL synchronous_commit = off"))
+    # A result can always be fetched again (the page is re-dispatched when it stays
+    # unresolved), so it need not wait for its WAL flush; the page's commit does.
+    skip_flush_wait(connection)
     pending = exists().where(marks.c.id == mark_id, marks.c.finalized_at.is_(None))
     statement = (
         update(deferred_items)

@@ -3,13 +3,24 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, String, Table, any_, bindparam
+from sqlalchemy import ColumnElement, Connection, String, Table, any_, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnClause
 
 
 def is_postgres(connection: Connection) -> bool:
     return connection.dialect.name == "postgresql"
+
+
+def skip_flush_wait(connection: Connection) -> None:
+    """Let the current transaction commit without waiting for its WAL to reach the disk.
+
+    Only for transactions whose loss in a server crash is harmless because they are redone:
+    the database stays consistent (a crash loses the newest commits, whole and in order), and
+    any later ordinary commit makes them durable. A no-op on SQLite.
+    """
+    if is_postgres(connection):
+        connection.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 def driver_cursor(connection: Connection) -> Any:

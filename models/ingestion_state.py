@@ -10,12 +10,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, select, update
+from sqlalchemy import ColumnElement, Connection, Row, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from catalog_ingest.repository import FencedError, Ingestion, StopRequestedError
 from catalog_ingest.states import OPEN_TICKET, NextAction, Phase, Status
-from models.tables import bursts, ingestions
+from models.tables import bursts, ingestions, mark_entities
+
+_DELETE_CHUNK = 500
+"""Ingestion ids per statement when deleting their mark entities (SQLite's parameter limit)."""
 
 
 def to_ingestion(row: Row[Any]) -> Ingestion:
@@ -198,12 +201,27 @@ def clear_finished(connection: Connection, provider_name: str) -> int:
         .limit(1)
         .scalar_subquery()
     )
-    statement = delete(ingestions).where(
+    return delete_ingestions(
+        connection,
         ingestions.c.provider_name == provider_name,
         ingestions.c.completion_ticket != OPEN_TICKET,
         ingestions.c.id.is_distinct_from(newest_done),
     )
-    return int(connection.execute(statement).rowcount)
+
+
+def delete_ingestions(connection: Connection, *where: ColumnElement[bool]) -> int:
+    """Delete the ingestions matching ``where`` with everything they own; returns how many.
+
+    Marks go by cascade; mark entities (no key, see ``MarkEntityRow``) are deleted here, after
+    their ingestions: deleting an ingestion waits for a page commit holding its row, and a
+    commit that comes later is refused, so the second statement sees every mark entity.
+    """
+    deleted = connection.execute(delete(ingestions).where(*where).returning(ingestions.c.id))
+    ids = list(deleted.scalars())
+    for start in range(0, len(ids), _DELETE_CHUNK):
+        chunk = ids[start : start + _DELETE_CHUNK]
+        connection.execute(delete(mark_entities).where(mark_entities.c.ingestion_id.in_(chunk)))
+    return len(ids)
 
 
 def make_due(
@@ -218,13 +236,12 @@ def make_due(
 
 
 def purge_provider(connection: Connection, provider_name: str) -> int:
-    statement = delete(ingestions).where(ingestions.c.provider_name == provider_name)
-    return int(connection.execute(statement).rowcount)
+    return delete_ingestions(connection, ingestions.c.provider_name == provider_name)
 
 
 def purge_all(connection: Connection) -> list[str]:
     names = connection.execute(select(ingestions.c.provider_name).distinct()).scalars().all()
-    connection.execute(delete(ingestions))
+    delete_ingestions(connection)
     return sorted(names)
 
 

@@ -18,7 +18,7 @@ from models.catalog_writes import (
     remerge,
     upsert_source_entities,
 )
-from models.dialect import column_in, driver_cursor, is_postgres
+from models.dialect import column_in, driver_cursor, is_postgres, skip_flush_wait
 from models.ingestion_state import explain_refusal
 from models.tables import ingestions, mark_entities, marks, source_entities
 
@@ -224,7 +224,13 @@ def commit_page(
     page: PageWrite,
     now: datetime,
 ) -> PageResult:
-    """The body of a page's transaction; the caller owns the transaction."""
+    """The body of a page's transaction; the caller owns the transaction.
+
+    The commit does not wait for its WAL flush: a page lost with a crashed server is lost
+    with its mark, so the next burst resumes before it and fetches it again. Pages whose
+    deferred items went to child tasks are not committed here (those children need their mark).
+    """
+    skip_flush_wait(connection)
     sequence = next_sequence(connection, ingestion_id, fence, page, now)
     mark_id = connection.execute(
         marks.insert()

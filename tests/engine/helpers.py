@@ -186,6 +186,13 @@ def read_marked_refs(db: sa.Engine, ingestion_id: str) -> dict[str, int | None]:
         return {row.ref: row.sequence for row in connection.execute(statement)}
 
 
+def marking_ingestions(db: sa.Engine) -> set[str]:
+    """Ingestions that own mark entities (they have no foreign key: deletes must take them)."""
+    statement = sa.select(mark_entities.c.ingestion_id).distinct()
+    with db.connect() as connection:
+        return set(connection.execute(statement).scalars())
+
+
 def strip_stamps(body: dict[str, Any], provider: str = PROVIDER) -> dict[str, Any]:
     """The body without the two location annotations, after checking they name the provider."""
     metadata = dict(body["metadata"])

@@ -138,7 +138,9 @@ def test_start_while_a_burst_is_running_never_loses_removals(
     provider.before_next = None
 
     assert stopped.action is TickAction.STOPPED
-    assert stopped.pages == 1 + repetition
+    # The call that starts the new pass reads ahead while the page before it commits: that
+    # commit wins or is refused, depending on which transaction comes first.
+    assert stopped.pages in (repetition, 1 + repetition)
     assert engine.tick(PROVIDER).action is TickAction.CANCELED
     outcome = complete_pass(engine, clock)
     assert outcome.removed == len(removed)

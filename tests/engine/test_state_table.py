@@ -24,6 +24,7 @@ from tests.engine.helpers import (
     ScriptedProvider,
     build_engine,
     complete_pass,
+    marking_ingestions,
     options,
     read_catalog,
     read_marks,
@@ -320,9 +321,11 @@ def test_a_paused_provider_does_nothing_on_ticks_until_triggered(
     complete_pass(engine, clock)
     catalog = read_catalog(db)
     calls = provider.calls
+    assert marking_ingestions(db) != set()
     admin.cleanup(repository, [PROVIDER], clock.now())
     paused = open_ingestion(repository)
     assert (paused.status, paused.next_action) == (Status.PAUSED, NextAction.PAUSE)
+    assert marking_ingestions(db) == set()
 
     outcomes = []
     for _ in range(3):
@@ -387,6 +390,7 @@ def test_reset_purges_ingestion_state_but_keeps_catalog_entities(
         NextAction.INGEST,
     )
     assert all(read_marks(db, ingestion.id) == [] for ingestion in before)
+    assert marking_ingestions(db) == set()
     assert read_catalog(db) == catalog
     calls = provider.calls
     engine.tick(PROVIDER)
@@ -414,7 +418,7 @@ def test_clear_finished_keeps_only_the_newest_completed_ingestion(
 
 
 def test_the_engine_keeps_only_the_newest_completed_ingestion_across_passes(
-    repository: SqlRepository, clock: ManualClock
+    repository: SqlRepository, clock: ManualClock, db: sa.Engine
 ) -> None:
     _, engine = whole_pass_per_burst(repository, clock)
     complete_pass(engine, clock)
@@ -427,6 +431,7 @@ def test_the_engine_keeps_only_the_newest_completed_ingestion_across_passes(
     finished = [i.id for i in ingestions if i.completion_ticket != OPEN_TICKET]
     assert finished == [completed[-1]]
     assert len(ingestions) == 2
+    assert marking_ingestions(db) == {ingestion.id for ingestion in ingestions}
 
 
 def test_last_error_never_contains_a_configured_secret_or_a_bearer_token(
