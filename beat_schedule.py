@@ -8,16 +8,22 @@ executed in a burst of catch-up work (the next fresh tick does the same job).
 from typing import Any
 
 from catalog_ingest.config import AppConfig
+from catalog_ingest.options import ProviderOptions
 
 TICK_TASK = "ingest.tick"
 MIN_TICK_SECONDS = 5.0
+
+
+def tick_interval(options: ProviderOptions) -> float:
+    """Seconds between a provider's ticks, which is also how long a tick (or burst) stays valid."""
+    return max(MIN_TICK_SECONDS, options.burst_interval)
 
 
 def build_beat_schedule(config: AppConfig) -> dict[str, dict[str, Any]]:
     """Celery's ``beat_schedule`` mapping for ``config``'s providers."""
     schedule: dict[str, dict[str, Any]] = {}
     for provider in config.all_providers():
-        interval = max(MIN_TICK_SECONDS, provider.options.burst_interval)
+        interval = tick_interval(provider.options)
         schedule[f"tick {provider.name}"] = {
             "task": TICK_TASK,
             "schedule": interval,

@@ -6,6 +6,7 @@ from typing import Any
 import structlog
 from celery import shared_task
 
+from beat_schedule import tick_interval
 from catalog_ingest.outcome import TickAction, TickOutcome
 from workers.context import get_context
 
@@ -26,9 +27,19 @@ def _summary(outcome: TickOutcome) -> dict[str, Any]:
 
 
 def enqueue_burst(provider: str) -> str:
-    """Send ``ingest.burst`` with the provider's time limits; returns the task id."""
-    limits = get_context().limits(provider)
-    result = burst.apply_async((provider,), soft_time_limit=limits.soft, time_limit=limits.hard)
+    """Send ``ingest.burst`` with the provider's time limits; returns the task id.
+
+    Like a tick, the burst expires after one tick interval: when workers fall behind, a stale
+    burst is dropped, and the next tick enqueues a fresh one if a step is still due.
+    """
+    context = get_context()
+    limits = context.limits(provider)
+    result = burst.apply_async(
+        (provider,),
+        soft_time_limit=limits.soft,
+        time_limit=limits.hard,
+        expires=tick_interval(context.runtime.engine.binding(provider).options),
+    )
     return str(result.id)
 
 

@@ -42,4 +42,9 @@ def test_workers_consume_every_queue_and_flower_never_runs_without_auth() -> Non
     for scalable in ("worker", "details"):
         assert "ports" not in services[scalable]  # scalable with --scale NAME=N
     assert services["flower"]["command"][0] == "flower"  # `ingest flower` refuses without auth
-    assert "FLOWER_BASIC_AUTH" in services["flower"]["environment"]
+    assert services["flower"]["environment"]["FLOWER_BASIC_AUTH"].startswith(
+        "${FLOWER_BASIC_AUTH:?"
+    )
+    assert all(
+        "FLOWER_BASIC_AUTH" not in services[name]["environment"] for name in ("worker", "beat")
+    )

@@ -7,7 +7,7 @@ from celery import Celery
 from beat_schedule import build_beat_schedule
 from catalog_ingest.config import AppConfig, load_config
 from workers.limits import BurstLimits, DetailLimits, check_visibility_timeout
-from workers.queues import INGEST_QUEUE, TASK_QUEUES, TASK_ROUTES
+from workers.queues import BURST_TASK, DETAIL_TASK, INGEST_QUEUE, TASK_QUEUES, TASK_ROUTES
 from workers.settings import WorkerSettings
 
 TASK_MODULES = ("tasks.ingest", "tasks.details", "tasks.admin")
@@ -21,6 +21,7 @@ def celery_settings(config: AppConfig, settings: WorkerSettings) -> dict[str, An
     detail = DetailLimits.for_settings(settings.detail_time_limit, settings.time_limit_margin)
     check_visibility_timeout(limits, settings.visibility_timeout, detail)
     return {
+        "task_annotations": default_time_limits(limits, detail),
         "broker_url": settings.broker_url or config.redis_url,
         # Nothing reads task results (state lives in PostgreSQL): no result backend at all.
         "result_backend": None,
@@ -46,6 +47,22 @@ def celery_settings(config: AppConfig, settings: WorkerSettings) -> dict[str, An
         "beat_schedule": build_beat_schedule(config),
         "imports": TASK_MODULES,
     }
+
+
+def default_time_limits(
+    limits: list[BurstLimits], detail: DetailLimits
+) -> dict[str, dict[str, float]]:
+    """Time limits of bursts and detail tasks sent without their own (``celery call``, Flower).
+
+    The engine's own sends carry each provider's limits. A burst sent by hand gets the
+    longest provider's: a hanging page is still cut short, and the lock, renewed while the
+    task lives, still expires one TTL after a killed worker.
+    """
+    defaults = {DETAIL_TASK: {"soft_time_limit": detail.soft, "time_limit": detail.hard}}
+    if limits:
+        longest = max(limits, key=lambda limit: limit.hard)
+        defaults[BURST_TASK] = {"soft_time_limit": longest.soft, "time_limit": longest.hard}
+    return defaults
 
 
 def create_app(

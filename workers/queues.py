@@ -9,10 +9,13 @@ ALL_QUEUES = (INGEST_QUEUE, DETAILS_QUEUE, ADMIN_QUEUE)
 
 TASK_QUEUES = tuple(Queue(name) for name in ALL_QUEUES)
 
+BURST_TASK = "ingest.burst"
+DETAIL_TASK = "ingest.detail"
+
 TASK_ROUTES = {
     "ingest.tick": {"queue": INGEST_QUEUE},
-    "ingest.burst": {"queue": INGEST_QUEUE},
-    "ingest.detail": {"queue": DETAILS_QUEUE},
+    BURST_TASK: {"queue": INGEST_QUEUE},
+    DETAIL_TASK: {"queue": DETAILS_QUEUE},
     "ingest.trigger": {"queue": ADMIN_QUEUE},
     "ingest.start": {"queue": ADMIN_QUEUE},
     "ingest.reset": {"queue": ADMIN_QUEUE},
