@@ -11,7 +11,7 @@ from catalog_ingest.binding import ProviderBinding
 from catalog_ingest.clock import Clock
 from catalog_ingest.entities import PreparedPage, prepare_page
 from catalog_ingest.fanout import Dispatcher, as_items, deferring, resolve_inline
-from catalog_ingest.lock import Lease, LockLostError
+from catalog_ingest.lock import Lease, ensure_held
 from catalog_ingest.provider import BurstInfo, DeferringProvider, JSONValue, Page
 from catalog_ingest.read_ahead import ReadAhead
 from catalog_ingest.reporting import log_rejections, report_clashes
@@ -61,11 +61,6 @@ def _check_page(page: object, provider_name: str) -> Page:
 def _stored_cursor(page: Page) -> JSONValue:
     """The cursor exactly as it will come back from the database (a JSON round trip)."""
     return orjson.loads(orjson.dumps(page.cursor)) if not page.done else None
-
-
-def _ensure_lease(lease: Lease | None) -> None:
-    if lease is not None and not lease.held():
-        raise LockLostError(f"lock on provider {lease.provider} was lost; burst stops unwritten")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +173,7 @@ def _commit(
     binding, prepared = scope.binding, fetched.prepared
     assert prepared is not None
     log_rejections(binding, prepared)
-    _ensure_lease(lease)
+    ensure_held(lease)
     write = PageWrite(
         prepared.entities,
         fetched.cursor,
@@ -215,7 +210,7 @@ def _commit_deferred(
     assert scope.dispatcher is not None
     deferring(scope.binding)
     items = as_items(page.deferred)
-    _ensure_lease(lease)
+    ensure_held(lease)
     pending = scope.repository.commit_deferred_page(
         scope.ingestion,
         scope.fence,

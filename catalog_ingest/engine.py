@@ -17,6 +17,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import structlog
 
@@ -24,7 +25,7 @@ from catalog_ingest.binding import ProviderBinding
 from catalog_ingest.burst import BurstProgress, BurstScope, StopCheck, run_burst
 from catalog_ingest.clock import Clock, SystemClock
 from catalog_ingest.fanout import Dispatcher, settle
-from catalog_ingest.lock import Lease, LockLostError
+from catalog_ingest.lock import Lease, LockLostError, ensure_held
 from catalog_ingest.outcome import TickAction, TickOutcome
 from catalog_ingest.provider import DeferringProvider
 from catalog_ingest.redaction import Redactor
@@ -174,12 +175,15 @@ class Engine:
     ) -> TickOutcome:
         repository, options = self.repository, binding.options
         scope = BurstScope(repository, binding, ingestion, fence, self.clock, self.dispatcher)
+        held = partial(ensure_held, stop.lease)
         try:
             if not progress.done:
                 run_burst(scope, stop.requested, stop.lease, progress)
             waiting = 0
             if isinstance(binding.provider, DeferringProvider):
+                held()
                 waiting = settle(repository, binding, ingestion, fence, self.dispatcher, self.clock)
+            held()
             if not progress.done or waiting:
                 now = self.clock.now()
                 phase = Phase.AWAITING_DETAILS if progress.done else None
@@ -189,7 +193,10 @@ class Engine:
                 repository.set_interstitial(ingestion.id, fence, now, next_at, phase)
                 note = f"{waiting} page(s) wait for their details" if waiting else None
                 return self._burst_outcome(TickAction.BURST, ingestion, progress, note=note)
-            result = sweep(repository, ingestion, fence, options, self.clock.now())
+            result = sweep(
+                repository, ingestion, fence, options, self.clock.now(), before_write=held
+            )
+            held()
             now = self.clock.now()
             repository.set_resting(
                 ingestion.id, fence, now, now + options.rest_length_delta, result.refusal

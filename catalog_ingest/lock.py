@@ -3,8 +3,9 @@
 A :class:`ProviderLock` hands out a :class:`Lease`. The lock alone is not the safety net (a
 paused or partitioned holder can outlive its TTL): after taking the lease the engine increments
 the ingestion's fence, and the store refuses every write carrying an older fence. The lease adds
-a fast path: a burst checks :meth:`Lease.held` before each page commit and stops as soon as the
-lease is gone, so a holder that lost its lock writes nothing more even when nobody took over.
+a fast path: a step checks :meth:`Lease.held` before each of its writes (page commits, sweep
+batches, state changes) and stops as soon as the lease is gone, so a holder that lost its lock
+writes nothing more even when nobody took over.
 """
 
 import threading
@@ -29,6 +30,12 @@ class Lease(Protocol):
     def release(self) -> None:
         """Give the lock up (compare-and-delete: never someone else's)."""
         ...
+
+
+def ensure_held(lease: Lease | None) -> None:
+    """Raise :class:`LockLostError` when ``lease`` (if any) is gone: call before each write."""
+    if lease is not None and not lease.held():
+        raise LockLostError(f"lock on provider {lease.provider} was lost; the step stops unwritten")
 
 
 class ProviderLock(Protocol):

@@ -6,6 +6,7 @@ are carried forward (the next allowed pass still finds them), orphans from cance
 caught, and the choice of "previous ingestion" can never be wrong.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,8 +52,12 @@ def sweep(
     options: ProviderOptions,
     now: datetime,
     batch: int = REMOVAL_BATCH,
+    before_write: Callable[[], None] = lambda: None,
 ) -> SweepResult:
-    """Remove what the pass did not see, unless a guard refuses; batch by batch, fenced."""
+    """Remove what the pass did not see, unless a guard refuses; batch by batch, fenced.
+
+    ``before_write`` runs before each removal batch; it raises to stop the sweep (a lost lock).
+    """
     plan = repository.plan_removals(ingestion)
     refusal = refusal_reason(plan, options)
     if refusal is not None:
@@ -60,6 +65,7 @@ def sweep(
     removed = 0
     after: str | None = None
     while plan.removed:
+        before_write()
         count, after = repository.remove_unmarked(ingestion, fence, after, batch, now)
         removed += count
         if after is None or removed >= plan.removed:

@@ -1,11 +1,16 @@
 """The sweep's guards against mass deletion, and how refused removals are carried forward."""
 
+from collections.abc import Callable
+from datetime import datetime
+
 import sqlalchemy as sa
 
 from catalog_ingest import admin
 from catalog_ingest.clock import ManualClock
 from catalog_ingest.engine import Engine
+from catalog_ingest.lock import InProcessProviderLock
 from catalog_ingest.options import ProviderOptions
+from catalog_ingest.outcome import TickAction
 from catalog_ingest.repository import Ingestion
 from catalog_ingest.states import NextAction, Status
 from catalog_ingest.synthetic import SyntheticSource
@@ -19,6 +24,7 @@ from tests.engine.helpers import (
     options,
     read_catalog_refs,
     refs_of,
+    tick_when_due,
     unstamped_catalog,
 )
 
@@ -196,4 +202,47 @@ def test_a_pass_started_at_the_instant_the_previous_one_completed_counts_its_ent
 
     assert outcome.note is None
     assert outcome.removed == 1
+    assert unstamped_catalog(db) == expected_catalog(source)
+
+
+class SmallSweepBatches(SqlRepository):
+    """Sweeps in batches of 20 refs; ``after_batch`` runs after each one."""
+
+    after_batch: Callable[[], None] = staticmethod(lambda: None)
+    batches = 0
+
+    def remove_unmarked(
+        self, ingestion: Ingestion, fence: int, after_ref: str | None, limit: int, now: datetime
+    ) -> tuple[int, str | None]:
+        result = super().remove_unmarked(ingestion, fence, after_ref, 20, now)
+        self.batches += 1
+        self.after_batch()
+        return result
+
+
+def test_a_sweep_whose_lock_is_lost_stops_before_its_next_batch_and_the_pass_stays_open(
+    db: sa.Engine, clock: ManualClock
+) -> None:
+    repository = SmallSweepBatches(db)
+    lock = InProcessProviderLock()
+    source, _, engine = guarded(
+        repository, clock, options(burst_length=300, reject_removals_above_percentage=100)
+    )
+    removed = range(0, SIZE, 2)  # 100 refs, spread over every batch of the sweep
+    source.remove(removed)
+    assert tick_when_due(engine, clock).action is TickAction.REST_COMPLETED
+    repository.after_batch = lambda: lock.break_lock(PROVIDER)
+    lease = lock.try_acquire(PROVIDER, 60)
+
+    outcome = engine.tick(PROVIDER, lease=lease)
+
+    assert outcome.action is TickAction.FENCED
+    assert repository.batches == 1
+    ingestion = repository.get_open(PROVIDER)
+    assert ingestion is not None
+    assert ingestion.next_action is NextAction.INGEST  # not resting: the pass is not over
+    left = len(read_catalog_refs(db))
+    assert SIZE - len(removed) < left < SIZE  # one batch removed, the rest still there
+    repository.after_batch = lambda: None
+    complete_pass(engine, clock)
     assert unstamped_catalog(db) == expected_catalog(source)
