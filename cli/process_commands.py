@@ -1,5 +1,6 @@
 """Long-running processes: a worker with embedded beat, the embedded mode, Flower."""
 
+import hashlib
 import os
 import sys
 import tempfile
@@ -54,7 +55,11 @@ def run(
         return
     if database_url:
         os.environ["DATABASE_URL"] = database_url  # forked pool processes load config again
-    schedule = Path(tempfile.gettempdir()) / f"catalog-ingest-beat-{os.getuid()}"
+    # Beat's state file, one per deployment (broker and config): two `ingest run` of one user
+    # on one host must not share their last-run times.
+    deployment = f"{settings.redis_url}|{os.environ.get('INGEST_CONFIG', '')}"
+    digest = hashlib.sha256(deployment.encode()).hexdigest()[:12]
+    schedule = Path(tempfile.gettempdir()) / f"catalog-ingest-beat-{os.getuid()}-{digest}"
     create_app(settings).worker_main(
         [
             "worker",

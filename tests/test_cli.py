@@ -1,6 +1,8 @@
 """The command line as users meet it: clear errors, exit codes, the demo and export."""
 
 import json
+import re
+import time
 from pathlib import Path
 
 import yaml
@@ -65,12 +67,29 @@ def test_demo_runs_two_passes_from_a_clean_directory_and_export_shows_the_catalo
     tmp_path: Path,
 ) -> None:
     args = ("--orgs", "3", "--projects", "4", "--components", "10", "--seed", "5")
+    started = time.monotonic()
     result = run_ingest("demo", *args, "--json", cwd=tmp_path)
+    elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert [p["pass_number"] for p in summary["passes"]] == [1, 2]
-    assert "pass 1: ingesting a simulated OpenChoreo installation" in result.stderr
     assert (tmp_path / "ingest-demo.db").exists()
+
+    duration = summary["duration_seconds"]
+    assert isinstance(duration, float) and 0 < duration < elapsed, (duration, elapsed)
+    assert all(p["seconds"] > 0 for p in summary["passes"])
+    assert duration >= sum(p["seconds"] for p in summary["passes"]) - 0.002  # both rounded
+    progress = result.stderr.splitlines()
+    assert progress[0] == (
+        "pass 1: ingesting a simulated OpenChoreo installation (3 organizations, 12 projects, "
+        "120 components) into sqlite:///ingest-demo.db"
+    )
+    second = progress.index(f"upstream changed: {summary['mutations']}; starting pass 2")
+    for number, burst_lines in ((1, progress[1:second]), (2, progress[second + 1 :])):
+        # one line per burst that did not complete the pass
+        assert len(burst_lines) == summary["passes"][number - 1]["bursts"] - 1, progress
+        for line in burst_lines:
+            assert re.fullmatch(rf"pass {number}: \d+ pages, \d+ entities so far", line), line
 
     # The same seed generates the same upstream and the same changes: the catalog is exact.
     dataset = Dataset(DatasetSpec(orgs=3, projects=4, components=10, seed=5))

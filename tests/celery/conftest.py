@@ -5,6 +5,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+import redis
 from sqlalchemy import Engine
 
 from tests.celery.support import fresh_redis_url
@@ -17,6 +18,14 @@ _offset = os.getpid() % 15
 @pytest.fixture
 def redis_url() -> str:
     return fresh_redis_url(1 + (next(_redis_indexes) + _offset) % 15)
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A client of the test's own (flushed) Redis database."""
+    connection = redis.Redis.from_url(redis_url)
+    yield connection
+    connection.close()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The ``ingest`` command as an operator runs it, and Flower as a real subprocess.
+"""The ``ingest`` command as an operator runs it, README commands, and Flower as a subprocess.
 
 Commands get the configuration with ``--config PATH`` only: the environment they run in is the
 deployment's without ``INGEST_CONFIG`` (and without DATABASE_URL/REDIS_URL overrides), so a
@@ -11,27 +11,48 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import select
 
+from catalog_ingest.synthetic import SyntheticSource
 from models.tables import ingestions, marks
 from tests.celery.support import Deployment, wait_for
+from tests.readme import readme_command, substituted
+
+T = TypeVar("T")
+PROVIDER = "synth"
+PACING = {"burst_length": 1, "burst_interval": 5, "rest_length": 1}
+"""The minimum burst interval and rest (1 minute): a rest never ends by itself in a test."""
+
+QUICK = {
+    "name": PROVIDER,
+    "type": "synthetic",
+    "options": PACING,
+    "settings": {"entities": 300, "page_size": 100, "seed": 5},
+}
+"""A pass is three fast pages: one burst completes it."""
 
 FLOWER_USER = "user"
 FLOWER_PASSWORD = "secret"
 FLOWER_AUTH = f"{FLOWER_USER}:{FLOWER_PASSWORD}"
 FLOWER_AUTH_ENV = "FLOWER_BASIC_AUTH"
 
+TASK_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 ENQUEUED = re.compile(
     r"^(?P<task>ingest\.[a-z]+)(?:\[(?P<provider>[a-z0-9-]+)\])? enqueued: "
-    r"task id (?P<id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+    rf"task id (?P<id>{TASK_ID})$"
 )
+README_PROVIDER = {'"openchoreo"': f'"{PROVIDER}"'}
+"""README commands act on its ``openchoreo`` provider; the test deployments' is ``synth``."""
 
 BROKER_URL = re.compile(r'class="[^"]*\bbroker-url\b[^"]*">\s*(?P<url>[^<\s]+)\s*<')
 
@@ -102,6 +123,30 @@ def admin_command(deployed: Deployment, action: str, provider: str | None = "syn
     return enqueued_task_id(result, f"ingest.{action}", provider)
 
 
+def run_shell(command: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` with bash, as pasted from the README; this virtualenv's executables
+    (``celery``) come first on the PATH."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', os.defpath)}"
+    return subprocess.run(
+        ["bash", "-c", command],
+        env={**env, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def readme_celery_call(deployed: Deployment) -> str:
+    """Run the README's ``celery --app=workers call ingest.trigger ...`` line for the test's
+    provider, with the deployment's environment; returns the task id it printed."""
+    command = substituted(readme_command("celery --app=workers call "), README_PROVIDER)
+    result = run_shell(command, deployed.env())
+    assert result.returncode == 0, f"exit {result.returncode}:\n{result.stderr}"
+    assert re.fullmatch(TASK_ID, result.stdout.strip()), f"celery call printed {result.stdout!r}"
+    return result.stdout.strip()
+
+
 def worker_log(deployed: Deployment) -> str:
     return "\n".join(worker.log_path.read_text(errors="replace") for worker in deployed.workers)
 
@@ -134,6 +179,74 @@ def first_cursor(deployed: Deployment, ingestion_id: str) -> Any:
                 marks.c.ingestion_id == ingestion_id, marks.c.sequence == 1
             )
         ).scalar_one()
+
+
+def ticking_until(
+    deployed: Deployment, check: Callable[[], T | None], timeout: float, what: str
+) -> T:
+    """Poll ``check`` while sending ``ingest.tick`` every second, as beat would (faster)."""
+    last_tick = [0.0]
+
+    def ticked() -> T | None:
+        if time.monotonic() - last_tick[0] >= 1.0:
+            deployed.send("ingest.tick", PROVIDER)
+            last_tick[0] = time.monotonic()
+        return check()
+
+    return wait_for(ticked, timeout, what, every=0.25)
+
+
+def open_with(deployed: Deployment, condition: Callable[[Any], bool]) -> Any:
+    row = deployed.open_ingestion(PROVIDER)
+    return row if row is not None and condition(row) else None
+
+
+def logged_result(deployed: Deployment, task: str, task_id: str) -> str:
+    """The worker's log line for the task's success (it includes the returned value)."""
+    return wait_for(
+        lambda: task_result_line(deployed, task, task_id),
+        30,
+        f"the worker to log {task}[{task_id}] as succeeded:\n{worker_log(deployed)[-3000:]}",
+    )
+
+
+def quick_pass_resting(deployed: Deployment) -> Any:
+    """Tick until the first pass of :data:`QUICK` completes; returns its resting ingestion.
+
+    Its rest lasts one minute: it never ends by itself while a test acts on it.
+    """
+    first = ticking_until(
+        deployed, lambda: deployed.resting(PROVIDER), 60, "the first pass to complete"
+    )
+    assert first.next_action == "rest"
+    assert first.next_action_at >= datetime.now(UTC) + timedelta(seconds=40)
+    assert deployed.sequences(first.id) == [1, 2, 3]
+    return first
+
+
+def next_quick_pass_completed_before_the_rest_ends(deployed: Deployment, first: Any) -> Any:
+    """Tick until a pass after ``first`` completes; fails unless ``first``'s rest was cut short.
+
+    ``first`` is closed as done, with its rest completed before it would have ended by itself,
+    and the new pass brought the whole source into the catalog.
+    """
+    rest_ends_at = first.next_action_at
+    second = ticking_until(
+        deployed,
+        lambda: open_with(deployed, lambda row: row.id != first.id and row.status == "resting"),
+        60,
+        "a second pass to open and complete",
+    )
+    assert datetime.now(UTC) < rest_ends_at, "the rest ended by itself, not by the admin task"
+    closed = ingestion_row(deployed, first.id)
+    assert closed is not None
+    assert (closed.status, closed.next_action) == ("complete", "nothing (done)")
+    assert closed.completion_ticket != "open"
+    assert closed.rest_completed_at is not None and closed.rest_completed_at < rest_ends_at
+    assert deployed.sequences(second.id) == [1, 2, 3]
+    source = SyntheticSource(size=300, seed=5)
+    assert deployed.catalog_refs() == {source.ref_of(i) for i in range(300)}
+    return second
 
 
 def free_port() -> int:
@@ -212,6 +325,20 @@ class FlowerProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
+
+
+@contextmanager
+def running_flower(
+    deployed: Deployment, env: Mapping[str, str] | None = None
+) -> Iterator[FlowerProcess]:
+    """Flower answering HTTP, stopped on exit; started with ``env``, by default the deployment's
+    with ``FLOWER_BASIC_AUTH`` set to the tests' user and password."""
+    flower = FlowerProcess.start(deployed, env or deployed.env(**{FLOWER_AUTH_ENV: FLOWER_AUTH}))
+    try:
+        flower.wait_until_answering()
+        yield flower
+    finally:
+        flower.stop()
 
 
 def wait_for_live_events(deployed: Deployment, flower: FlowerProcess, timeout: float = 30) -> str:

@@ -1,24 +1,27 @@
 """Operator commands enqueue admin tasks that real workers apply; Flower lists them, with auth.
 
 Every command runs as an operator would run it (``python -m cli ... --config PATH``, in a
-subprocess); workers and Flower are real subprocesses on real Redis and PostgreSQL.
+subprocess; a trigger also as the README's ``celery call`` line); workers and Flower are real
+subprocesses on real Redis and PostgreSQL.
 """
 
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
-from catalog_ingest.synthetic import SyntheticSource
 from models.tables import bursts
 from tests.celery.flower_support import (
     FLOWER_AUTH,
     FLOWER_AUTH_ENV,
     FLOWER_PASSWORD,
     FLOWER_USER,
+    PACING,
+    PROVIDER,
+    QUICK,
     FlowerProcess,
     admin_command,
     command_env,
@@ -26,26 +29,19 @@ from tests.celery.flower_support import (
     first_cursor,
     ingestion_ids,
     ingestion_row,
+    logged_result,
+    next_quick_pass_completed_before_the_rest_ends,
+    open_with,
+    quick_pass_resting,
+    readme_celery_call,
     run_ingest_commands,
-    task_result_line,
+    running_flower,
+    ticking_until,
     wait_for_live_events,
     where,
     worker_log,
 )
 from tests.celery.support import Deployment, deployment, wait_for
-
-T = TypeVar("T")
-PROVIDER = "synth"
-PACING = {"burst_length": 1, "burst_interval": 5, "rest_length": 1}
-"""The minimum burst interval and rest (1 minute): a rest never ends by itself in a test."""
-
-QUICK = {
-    "name": PROVIDER,
-    "type": "synthetic",
-    "options": PACING,
-    "settings": {"entities": 300, "page_size": 100, "seed": 5},
-}
-"""A pass is three fast pages: one burst completes it."""
 
 SLOW_PAGE_SIZE = 10
 SLOW = {
@@ -58,35 +54,6 @@ SLOW = {
 minutes and is always running while a test acts on it."""
 
 
-def ticking_until(
-    deployed: Deployment, check: Callable[[], T | None], timeout: float, what: str
-) -> T:
-    """Poll ``check`` while sending ``ingest.tick`` every second, as beat would (faster)."""
-    last_tick = [0.0]
-
-    def ticked() -> T | None:
-        if time.monotonic() - last_tick[0] >= 1.0:
-            deployed.send("ingest.tick", PROVIDER)
-            last_tick[0] = time.monotonic()
-        return check()
-
-    return wait_for(ticked, timeout, what, every=0.25)
-
-
-def open_with(deployed: Deployment, condition: Callable[[Any], bool]) -> Any:
-    row = deployed.open_ingestion(PROVIDER)
-    return row if row is not None and condition(row) else None
-
-
-def logged_result(deployed: Deployment, task: str, task_id: str) -> str:
-    """The worker's log line for the task's success (it includes the returned value)."""
-    return wait_for(
-        lambda: task_result_line(deployed, task, task_id),
-        30,
-        f"the worker to log {task}[{task_id}] as succeeded:\n{worker_log(deployed)[-3000:]}",
-    )
-
-
 def burst_count(deployed: Deployment, ingestion_id: str) -> int:
     with deployed.database.connect() as connection:
         return len(
@@ -96,37 +63,29 @@ def burst_count(deployed: Deployment, ingestion_id: str) -> int:
         )
 
 
+def ingest_trigger(deployed: Deployment) -> str:
+    return admin_command(deployed, "trigger", PROVIDER)
+
+
+@pytest.mark.parametrize(
+    "send_trigger", [ingest_trigger, readme_celery_call], ids=["ingest-trigger", "celery-call"]
+)
 def test_trigger_from_the_cli_ends_a_one_minute_rest_at_once_and_the_next_pass_completes(
-    tmp_path: Path, database: Engine, database_url: str, redis_url: str
+    tmp_path: Path,
+    database: Engine,
+    database_url: str,
+    redis_url: str,
+    send_trigger: Callable[[Deployment], str],
 ) -> None:
+    """``ingest trigger synth``, or the README's ``celery --app=workers call ingest.trigger``."""
     with deployment(tmp_path, database, database_url, redis_url, [QUICK]) as deployed:
         deployed.start_worker("w1", concurrency=2)
-        first = ticking_until(
-            deployed, lambda: deployed.resting(PROVIDER), 60, "the first pass to complete"
-        )
-        rest_ends_at = first.next_action_at
-        assert first.next_action == "rest"
-        assert rest_ends_at >= datetime.now(UTC) + timedelta(seconds=40)
-        assert deployed.sequences(first.id) == [1, 2, 3]
+        first = quick_pass_resting(deployed)
 
-        task_id = admin_command(deployed, "trigger", PROVIDER)
+        task_id = send_trigger(deployed)
 
-        second = ticking_until(
-            deployed,
-            lambda: open_with(deployed, lambda row: row.id != first.id and row.status == "resting"),
-            60,
-            "a second pass to open and complete after the trigger",
-        )
-        assert datetime.now(UTC) < rest_ends_at, "the rest ended by itself, not by the trigger"
+        next_quick_pass_completed_before_the_rest_ends(deployed, first)
         assert "is due now" in logged_result(deployed, "ingest.trigger", task_id)
-        closed = ingestion_row(deployed, first.id)
-        assert closed is not None
-        assert (closed.status, closed.next_action) == ("complete", "nothing (done)")
-        assert closed.completion_ticket != "open"
-        assert closed.rest_completed_at is not None and closed.rest_completed_at < rest_ends_at
-        assert deployed.sequences(second.id) == [1, 2, 3]
-        source = SyntheticSource(size=300, seed=5)
-        assert deployed.catalog_refs() == {source.ref_of(i) for i in range(300)}
 
 
 def test_start_from_the_cli_cancels_the_running_pass_and_a_fresh_pass_progresses(
@@ -242,21 +201,25 @@ def test_cleanup_from_the_cli_leaves_the_provider_paused_and_ticks_do_nothing_un
         assert burst_count(deployed, paused.id) >= 1
 
 
-def test_admin_tasks_sent_from_the_cli_are_listed_by_flower_with_their_provider_behind_basic_auth(
+def test_every_admin_task_sent_from_the_cli_is_listed_by_flower_with_its_args_behind_basic_auth(
     tmp_path: Path, database: Engine, database_url: str, redis_url: str
 ) -> None:
+    """``trigger``, ``start``, ``reset`` (with their provider) and ``cleanup`` (without one)."""
     with deployment(tmp_path, database, database_url, redis_url, [QUICK]) as deployed:
         deployed.start_worker("w1", concurrency=2)
-        flower = FlowerProcess.start(deployed, deployed.env(**{FLOWER_AUTH_ENV: FLOWER_AUTH}))
-        try:
-            flower.wait_until_answering()
+        with running_flower(deployed) as flower:
             wait_for_live_events(deployed, flower)
 
-            actions = ("trigger", "start", "reset")
-            results = run_ingest_commands(deployed, *((action, PROVIDER) for action in actions))
+            commands = {"trigger": PROVIDER, "start": PROVIDER, "reset": PROVIDER, "cleanup": None}
+            results = run_ingest_commands(
+                deployed, *((action, arg) if arg else (action,) for action, arg in commands.items())
+            )
             sent = {
-                enqueued_task_id(result, f"ingest.{action}", PROVIDER): f"ingest.{action}"
-                for action, result in zip(actions, results, strict=True)
+                enqueued_task_id(result, f"ingest.{action}", provider): (
+                    f"ingest.{action}",
+                    f"('{provider}',)" if provider else "()",
+                )
+                for (action, provider), result in zip(commands.items(), results, strict=True)
             }
 
             def all_listed_as_succeeded() -> dict[str, dict[str, Any]] | None:
@@ -271,9 +234,8 @@ def test_admin_tasks_sent_from_the_cli_are_listed_by_flower_with_their_provider_
             tasks = wait_for(
                 all_listed_as_succeeded, 30, f"flower to list {sorted(sent.values())}", every=0.5
             )
-            for task_id, name in sent.items():
-                assert tasks[task_id]["name"] == name
-                assert f"'{PROVIDER}'" in tasks[task_id]["args"]
+            for task_id, (name, args) in sent.items():
+                assert (tasks[task_id]["name"], tasks[task_id]["args"]) == (name, args)
             for name in ("ingest.tick", "ingest.burst"):
                 assert any(
                     task["name"] == name and f"'{PROVIDER}'" in task["args"]
@@ -283,8 +245,6 @@ def test_admin_tasks_sent_from_the_cli_are_listed_by_flower_with_their_provider_
             assert flower.get("/api/tasks", auth=None).status_code == 401
             assert flower.get("/api/tasks", auth=(FLOWER_USER, "wrong")).status_code == 401
             assert flower.get("/api/tasks", auth=(FLOWER_USER, FLOWER_PASSWORD)).status_code == 200
-        finally:
-            flower.stop()
 
 
 def test_flower_without_a_user_and_password_in_its_environment_exits_2_with_a_one_line_error(
@@ -318,13 +278,8 @@ def test_flower_started_with_a_config_option_watches_the_broker_of_that_file(
     tmp_path: Path, database: Engine, database_url: str, redis_url: str
 ) -> None:
     with deployment(tmp_path, database, database_url, redis_url, [QUICK]) as deployed:
-        flower = FlowerProcess.start(
-            deployed, command_env(deployed, **{FLOWER_AUTH_ENV: FLOWER_AUTH})
-        )
-        try:
-            flower.wait_until_answering()
+        flower_env = command_env(deployed, **{FLOWER_AUTH_ENV: FLOWER_AUTH})
+        with running_flower(deployed, flower_env) as flower:
             assert flower.broker() == where(redis_url), (
                 f"flower watches another broker than --config's {redis_url}:\n{flower.log()}"
             )
-        finally:
-            flower.stop()

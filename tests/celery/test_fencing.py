@@ -4,7 +4,6 @@ Runs the engine in-process against real Redis (the provider lock) and real Postg
 """
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -46,13 +45,6 @@ class InterruptingProvider(SyntheticProvider):
         return super().next(context, cursor)
 
 
-@pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_url)
-    yield connection
-    connection.close()
-
-
 def _engine(repository: IngestionRepository, provider: InterruptingProvider) -> IngestEngine:
     binding = ProviderBinding(provider, ProviderOptions(burst_length=300))
     return IngestEngine(repository, {NAME: binding}, ManualClock())
@@ -77,11 +69,13 @@ def _finish_with_a_new_holder(
 
 
 def test_a_burst_whose_lock_key_is_deleted_stops_before_writing_the_next_page(
-    database: Engine, client: redis.Redis
+    database: Engine, redis_client: redis.Redis
 ) -> None:
-    repository, lock = SqlRepository(database), RedisProviderLock(client)
+    repository, lock = SqlRepository(database), RedisProviderLock(redis_client)
     source = SyntheticSource(size=PAGES * 50)
-    provider = InterruptingProvider(source, 5, lambda: client.delete(keys.provider_lock(NAME)))
+    provider = InterruptingProvider(
+        source, 5, lambda: redis_client.delete(keys.provider_lock(NAME))
+    )
     lease = lock.try_acquire(NAME, ttl=30)
     assert lease is not None
     outcome = _engine(repository, provider).tick(NAME, lease=lease)
@@ -96,16 +90,16 @@ def test_a_burst_whose_lock_key_is_deleted_stops_before_writing_the_next_page(
 
 
 def test_a_paused_holder_whose_lock_expired_writes_nothing_after_a_takeover(
-    database: Engine, client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+    database: Engine, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The holder stalls (no renewals) past its TTL; another worker takes lock and fence."""
-    repository, lock = SqlRepository(database), RedisProviderLock(client)
+    repository, lock = SqlRepository(database), RedisProviderLock(redis_client)
     monkeypatch.setattr(RedisLease, "_renew", lambda self: None)
     source = SyntheticSource(size=PAGES * 50)
 
     def stall_until_taken_over() -> None:
         key = keys.provider_lock(NAME)
-        while client.exists(key):  # the TTL runs out while this holder is "paused"
+        while redis_client.exists(key):  # the TTL runs out while this holder is "paused"
             time.sleep(0.05)
         usurper = lock.try_acquire(NAME, ttl=30)
         assert usurper is not None
@@ -127,10 +121,10 @@ def test_a_paused_holder_whose_lock_expired_writes_nothing_after_a_takeover(
 
 
 def test_the_fence_alone_refuses_a_superseded_writer_that_never_checks_its_lock(
-    database: Engine, client: redis.Redis
+    database: Engine, redis_client: redis.Redis
 ) -> None:
     """Without any lease check, a newer fence still shuts the old burst out of the database."""
-    repository, lock = SqlRepository(database), RedisProviderLock(client)
+    repository, lock = SqlRepository(database), RedisProviderLock(redis_client)
     source = SyntheticSource(size=PAGES * 50)
 
     def another_holder_takes_the_fence() -> None:
