@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 
 class ReadAhead(Generic[T]):
-    """Runs ``fetch(cursor)`` now (:meth:`fetch`) or in the background (:meth:`prefetch`).
+    """Runs ``fetch(cursor)`` when the page is needed (:meth:`take`) or ahead (:meth:`prefetch`).
 
     Use as a context manager: leaving it waits for a fetch still running, so the provider's
     context is never torn down under it.

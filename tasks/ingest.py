@@ -45,7 +45,11 @@ def enqueue_burst(provider: str) -> str:
 
 @shared_task(name="ingest.tick", ignore_result=True)
 def tick(provider: str) -> dict[str, Any]:
-    """Beat's heartbeat per provider: enqueue a burst when the next action is due."""
+    """Beat's heartbeat per provider: enqueue a burst when the next action is due.
+
+    Acked early (the default): a tick lost with its worker is not worth redelivering, beat
+    sends the next one within one interval.
+    """
     engine = get_context().runtime.engine
     due_at = engine.next_due(provider)
     if due_at is None or due_at > engine.clock.now():
