@@ -95,7 +95,12 @@ class Provider(Protocol):
         ...
 
     def next(self, context: Any, cursor: JSONValue) -> Page:
-        """Fetch the page after ``cursor`` (``None`` on the first call of a pass)."""
+        """Fetch the page after ``cursor`` (``None`` on the first call of a pass).
+
+        May run on a helper thread while the previous page commits (read-ahead), never
+        concurrently with another call of the same burst. Its result depends on ``cursor``
+        alone: a page read ahead and then dropped is simply asked for again.
+        """
         ...
 
 
