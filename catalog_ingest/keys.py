@@ -13,6 +13,11 @@ def request_slots(provider: str) -> str:
     return f"{PREFIX}:slots:{provider}"
 
 
+def request_slots_handed_back(provider: str) -> str:
+    """Notices of slots handed back, one per hand-back, for waiters blocked on the list."""
+    return f"{PREFIX}:slots:{provider}:handed-back"
+
+
 def request_slot_holders(provider: str) -> str:
     """Which token holds each slot, so only the holder can hand its slot back."""
     return f"{PREFIX}:slots:{provider}:holders"

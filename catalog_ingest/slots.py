@@ -11,7 +11,10 @@ any (a held slot stays held, a resting slot keeps its rest), so while processes 
 (a rolling configuration change) the largest N bounds the calls.
 
 :class:`RedisRequestSlots` shares slots through Redis (a sorted set scored by the instant each
-slot is free again, using Redis' clock, so machines' clocks do not matter);
+slot is free again, using Redis' clock, so machines' clocks do not matter). A waiter whose
+slots are all held blocks on a list that every hand-back pushes a notice to, so a slot handed
+back is taken again within a Redis round trip instead of at the next poll; a waiter that only
+has to let a slot rest sleeps until the rest is over;
 :class:`LocalRequestSlots` is the in-process equivalent for the embedded mode.
 """
 
@@ -27,7 +30,11 @@ import redis
 from catalog_ingest import keys
 
 POLL_CAP = 0.05
-"""Longest sleep between two attempts to take a slot (a slot may be handed back early)."""
+"""Longest sleep between two attempts to take a slot in the embedded mode."""
+
+WAKE_CAP = 1.0
+"""Longest wait for a hand-back notice before trying again anyway (a safety net: a slot whose
+holder died frees itself without any notice, at a time the waiter already knows)."""
 
 
 class SlotTimeoutError(TimeoutError):
@@ -73,6 +80,9 @@ local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
 redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[3]), ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('LPUSH', KEYS[3], ARGV[1])
+redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1)
+redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[5]))
 return 1
 """
 
@@ -90,6 +100,8 @@ class RedisRequestSlots:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._keys = [keys.request_slots(provider), keys.request_slot_holders(provider)]
+        self._handed_back = keys.request_slots_handed_back(provider)
+        self._client = client
         self._slots = slots
         self._rest_ms = int(rest * 1000)
         self._lease_ms = int(lease * 1000)
@@ -110,11 +122,27 @@ class RedisRequestSlots:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise SlotTimeoutError(f"no request slot free within {timeout:g}s")
-            self._sleep(max(0.001, min(int(wait_ms) / 1000, POLL_CAP, remaining)))
+            self._wait(int(wait_ms), remaining)
         try:
             yield
         finally:
-            self._release(keys=self._keys, args=[int(slot), token, self._rest_ms])
+            self._release(
+                keys=[*self._keys, self._handed_back],
+                args=[int(slot), token, self._rest_ms, self._slots, self._lease_ms],
+            )
+
+    def _wait(self, wait_ms: int, remaining: float) -> None:
+        """Until a slot may be free: ``wait_ms`` is when the first one is free at the latest.
+
+        Within the rest, a slot is resting: nothing frees one sooner, so sleep. Beyond it, every
+        slot is held: block until a holder hands one back (or the first lease runs out).
+        """
+        if wait_ms <= self._rest_ms:
+            self._sleep(max(0.001, min(wait_ms / 1000, remaining)))
+            return
+        self._client.blpop(
+            [self._handed_back], timeout=max(0.001, min(wait_ms / 1000, WAKE_CAP, remaining))
+        )
 
 
 class LocalRequestSlots:

@@ -167,3 +167,35 @@ def test_local_slots_time_out_when_all_are_held() -> None:
     held.__exit__(None, None, None)
     with bound.hold(timeout=0.05):
         pass
+
+
+def test_a_waiter_is_woken_by_the_hand_back_instead_of_polling(redis_url: str) -> None:
+    """While every slot is held, a waiter blocks on the hand-back notices: it takes the slot
+    within a round trip of its release, after a handful of attempts (polling every 50 ms
+    would make some twenty in the second the slot is held)."""
+    client = redis.Redis.from_url(redis_url)
+    holder = RedisRequestSlots(client, "p", 1, rest=0, lease=30)
+    waiter = RedisRequestSlots(client, "p", 1, rest=0, lease=30)
+    attempts: list[float] = []
+    take = waiter._acquire
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        attempts.append(time.monotonic())
+        return take(*args, **kwargs)
+
+    waiter._acquire = counted  # type: ignore[assignment]
+    acquired: list[float] = []
+
+    def wait_for_the_slot() -> None:
+        with waiter.hold(timeout=10):
+            acquired.append(time.monotonic())
+
+    with holder.hold(timeout=1):
+        thread = threading.Thread(target=wait_for_the_slot)
+        thread.start()
+        time.sleep(1.0)
+        released = time.monotonic()
+    thread.join(timeout=5)
+    assert len(acquired) == 1
+    assert acquired[0] - released < 0.2
+    assert len(attempts) <= 3
