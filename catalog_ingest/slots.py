@@ -52,8 +52,11 @@ local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
 local slots = tonumber(ARGV[1])
 local lease = tonumber(ARGV[2])
-for i = 0, slots - 1 do
-  redis.call('ZADD', KEYS[1], 'NX', 0, tostring(i))
+-- slots are only ever added as 0..n-1: at least `slots` members means ours all exist
+if redis.call('ZCARD', KEYS[1]) < slots then
+  for i = 0, slots - 1 do
+    redis.call('ZADD', KEYS[1], 'NX', 0, tostring(i))
+  end
 end
 local earliest = nil
 local members = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
