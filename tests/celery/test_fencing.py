@@ -83,9 +83,11 @@ def test_a_burst_whose_lock_key_is_deleted_stops_before_writing_the_next_page(
 
     reader = DeploymentReader(repository, NAME)
     assert outcome.action is TickAction.FENCED
-    assert outcome.pages == 4  # page 5 was fetched while the lock vanished: not written
-    assert [m.sequence for m in reader.marks()] == [1, 2, 3, 4]
-    assert len(reader.catalog_refs()) == 4 * 50
+    # The lock vanished while page 5 was fetched, ahead, while page 4 committed: page 4 is
+    # written if its fence check came first, page 5 never is, and nothing is half-written.
+    assert outcome.pages in (3, 4)
+    assert [m.sequence for m in reader.marks()] == list(range(1, outcome.pages + 1))
+    assert len(reader.catalog_refs()) == outcome.pages * 50
     _finish_with_a_new_holder(repository, lock, source, reader)
 
 

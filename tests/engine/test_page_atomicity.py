@@ -102,11 +102,12 @@ def test_a_page_failing_inside_its_transaction_leaves_nothing_and_is_redone_afte
     assert set(read_marked_refs(db, ingestion.id)) == kept
     assert set(read_source(db)) == kept
     assert read_catalog_refs(db) == kept
-    # The page after the failing one was read ahead while it committed, and thrown away.
-    read_ahead = [failing_page + 1] if failing_page < PAGES else []
-    assert provider.cursors == [
-        cursor_before(page) for page in [*range(1, failing_page + 1), *read_ahead]
-    ]
+    # Every page up to the failing one was fetched once; the page after it may have been read
+    # ahead while it committed (if the helper thread got to it before the failure), and was
+    # thrown away. Nothing further was fetched.
+    fetched = [cursor_before(page) for page in range(1, failing_page + 1)]
+    read_ahead = [cursor_before(failing_page + 1)] if failing_page < PAGES else []
+    assert provider.cursors in (fetched, fetched + read_ahead)
     calls_before_resume = provider.calls
 
     assert tick_when_due(engine, clock).action is TickAction.RESUMED
