@@ -118,7 +118,9 @@ def test_a_paused_holder_whose_lock_expired_writes_nothing_after_a_takeover(
 
     reader = DeploymentReader(repository, NAME)
     assert outcome.action is TickAction.FENCED
-    assert [m.sequence for m in reader.marks()] == [1, 2]
+    # Page 3 is read ahead while page 2 commits; page 2 is lost too if the 1 s lease ran out
+    # before its write (a very slow machine).
+    assert [m.sequence for m in reader.marks()] in ([1], [1, 2])
     _finish_with_a_new_holder(repository, lock, source, reader)
 
 
@@ -139,5 +141,6 @@ def test_the_fence_alone_refuses_a_superseded_writer_that_never_checks_its_lock(
 
     reader = DeploymentReader(repository, NAME)
     assert outcome.action is TickAction.FENCED
-    assert [m.sequence for m in reader.marks()] == [1, 2, 3, 4, 5]
+    # Page 6 is read ahead while page 5 commits: the fence may be taken before page 5's write.
+    assert [m.sequence for m in reader.marks()] in ([1, 2, 3, 4], [1, 2, 3, 4, 5])
     _finish_with_a_new_holder(repository, lock, source, reader)
