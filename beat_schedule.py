@@ -7,8 +7,8 @@ executed in a burst of catch-up work (the next fresh tick does the same job).
 
 from typing import Any
 
-from catalog_ingest.config import AppConfig
-from catalog_ingest.options import ProviderOptions
+from catalog_ingest.app.configuration import AppConfig
+from catalog_ingest.engine.options import ProviderOptions
 
 TICK_TASK = "ingest.tick"
 MIN_TICK_SECONDS = 5.0

@@ -44,19 +44,19 @@ from sqlalchemy import Engine as Database
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from catalog_ingest.binding import ProviderBinding
-from catalog_ingest.clock import FastForwardClock
-from catalog_ingest.engine import Engine
-from catalog_ingest.entities import prepare_entity
-from catalog_ingest.logs import configure_logging
-from catalog_ingest.options import ProviderOptions
-from catalog_ingest.outcome import TickAction
-from catalog_ingest.provider import BurstInfo, JSONValue, Page
-from catalog_ingest.repository import Ingestion, RemovalPlan
-from catalog_ingest.synthetic import SyntheticProvider, SyntheticSource
+from catalog_ingest.app.logging_setup import configure_logging
+from catalog_ingest.contracts.provider import BurstInfo, JSONValue, Page
+from catalog_ingest.contracts.storage import Ingestion, RemovalPlan
+from catalog_ingest.engine.binding import ProviderBinding
+from catalog_ingest.engine.clock import FastForwardClock
+from catalog_ingest.engine.entity_preparation import prepare_entity
+from catalog_ingest.engine.options import ProviderOptions
+from catalog_ingest.engine.outcome import TickAction
+from catalog_ingest.engine.state_table import Engine
+from catalog_ingest.providers.synthetic import SyntheticProvider, SyntheticSource
 from migrations.runner import upgrade
 from models.database import create_database_engine
-from models.repository import SqlRepository
+from models.sql_repository import SqlRepository
 
 PROVIDER = "bench"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

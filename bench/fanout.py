@@ -39,7 +39,8 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 from bench.engine import DEFAULT_DATABASE_URL, scratch_database
-from catalog_ingest.config import load_config
+from catalog_ingest.app.configuration import load_config
+from catalog_ingest.contracts.states import OPEN_TICKET
 from catalog_ingest.simulator.app import create_app as create_simulator
 from catalog_ingest.simulator.app import simulator_of
 from catalog_ingest.simulator.dataset import Dataset
@@ -47,7 +48,6 @@ from catalog_ingest.simulator.faults import FaultSettings
 from catalog_ingest.simulator.server import serve_in_thread
 from catalog_ingest.simulator.spec import DatasetSpec
 from catalog_ingest.simulator.state import Simulator, SimulatorConfig
-from catalog_ingest.states import OPEN_TICKET
 from migrations.runner import upgrade
 from models.database import create_database_engine
 from models.tables import ingestions

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from catalog_ingest import admin
-from catalog_ingest.repository import IngestionRepository
+from catalog_ingest.contracts.storage import IngestionRepository
+from catalog_ingest.engine import admin_operations
 from cli.common import ConfigOption, DatabaseOption, ProviderArgument, app, load, runtime_for, say
 from workers.celery_app import create_app
 
@@ -18,7 +18,7 @@ DirectOption = Annotated[
         help="Apply to the database now instead of enqueuing a task (no worker needed).",
     ),
 ]
-AdminAction = Callable[[IngestionRepository, str, datetime], admin.AdminResult]
+AdminAction = Callable[[IngestionRepository, str, datetime], admin_operations.AdminResult]
 
 PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5}
 """Fail within seconds when the broker is down, instead of retrying forever."""
@@ -54,9 +54,13 @@ def _admin_command(name: str, action: AdminAction, doc: str) -> None:
     app.command(name)(command)
 
 
-_admin_command("trigger", admin.trigger, "Make the provider's next action due now (unpauses).")
-_admin_command("start", admin.start, "Begin a new pass now (cancels a running one).")
-_admin_command("reset", admin.reset, "Forget ingestion state (catalog kept); start fresh.")
+_admin_command(
+    "trigger", admin_operations.trigger, "Make the provider's next action due now (unpauses)."
+)
+_admin_command("start", admin_operations.start, "Begin a new pass now (cancels a running one).")
+_admin_command(
+    "reset", admin_operations.reset, "Forget ingestion state (catalog kept); start fresh."
+)
 
 
 @app.command("clear-finished")
@@ -66,7 +70,7 @@ def clear_finished(
     """Delete the provider's finished ingestions except the newest completed one."""
     runtime = runtime_for(config, database_url)
     try:
-        result = admin.clear_finished(runtime.repository, provider)
+        result = admin_operations.clear_finished(runtime.repository, provider)
     finally:
         runtime.close()
     typer.echo(f"{result.provider}: {result.message}")
@@ -83,7 +87,7 @@ def cleanup(
     runtime = runtime_for(config, database_url)
     try:
         names = list(runtime.engine.providers)
-        results = admin.cleanup(runtime.repository, names, runtime.engine.clock.now())
+        results = admin_operations.cleanup(runtime.repository, names, runtime.engine.clock.now())
     finally:
         runtime.close()
     for result in results:
@@ -99,7 +103,7 @@ def marks(
 
     runtime = runtime_for(config, database_url)
     try:
-        rows = admin.marks(runtime.repository, provider)
+        rows = admin_operations.marks(runtime.repository, provider)
     finally:
         runtime.close()
     for mark in rows:

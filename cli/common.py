@@ -6,10 +6,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from catalog_ingest.config import AppConfig, load_config
-from catalog_ingest.logs import configure_logging
-from catalog_ingest.redaction import Redactor
-from catalog_ingest.runtime import Runtime, build_runtime
+from catalog_ingest.app.composition import Runtime, build_runtime
+from catalog_ingest.app.configuration import AppConfig, load_config
+from catalog_ingest.app.logging_setup import configure_logging
+from catalog_ingest.engine.redaction import Redactor
 
 app = typer.Typer(
     help="Incremental ingestion of a software catalog (Backstage entities).",
@@ -18,10 +18,6 @@ app = typer.Typer(
 )
 err = Console(stderr=True, soft_wrap=True)
 """One line per message whatever the terminal width: errors and progress stay greppable."""
-
-
-class UsageError(Exception):
-    """A user mistake a command detects itself: printed as one line, exit code 2."""
 
 
 ConfigOption = Annotated[

@@ -10,18 +10,17 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
-from catalog_ingest.config import ConfigError, check_config
-from catalog_ingest.demo import DemoSummary, Progress, demo_setup, run_demo
-from catalog_ingest.engine import UnknownProviderError
-from catalog_ingest.export import ExportFormat, write_entities
-from catalog_ingest.logs import configure_logging
-from catalog_ingest.redaction import Redactor
-from catalog_ingest.status import render_status, status_rows
+from catalog_ingest.app.configuration import ConfigError, check_config
+from catalog_ingest.app.demo import DemoSummary, Progress, demo_setup, run_demo
+from catalog_ingest.app.export import ExportFormat, write_entities
+from catalog_ingest.app.logging_setup import configure_logging
+from catalog_ingest.app.status_view import render_status, status_rows
+from catalog_ingest.contracts.errors import UserError
+from catalog_ingest.engine.redaction import Redactor
 from cli.common import (
     ConfigOption,
     DatabaseOption,
     ProviderArgument,
-    UsageError,
     app,
     err,
     load,
@@ -29,8 +28,8 @@ from cli.common import (
 )
 from migrations.runner import upgrade
 from models.catalog_reads import iter_entities
-from models.database import DatabaseURLError, create_database_engine
-from workers.demo import celery_pass_runner
+from models.database import create_database_engine
+from workers.demo_passes import celery_pass_runner
 from workers.embedded import embedded
 
 
@@ -81,14 +80,14 @@ def demo(
     """
     configure_logging("WARNING")
     if orgs * projects * components > MAX_DEMO_COMPONENTS:
-        raise UsageError(
+        raise UserError(
             f"the demo takes at most {MAX_DEMO_COMPONENTS:,} components "
             f"(orgs x projects x components = {orgs * projects * components:,})"
         )
     try:
         setup = demo_setup(database_url, orgs, projects, components, seed)
     except ValueError as error:  # a dataset the simulator cannot name
-        raise UsageError(str(error)) from None
+        raise UserError(str(error)) from None
     progress: Progress = lambda line: err.print(line, highlight=False)  # noqa: E731
     try:
         with embedded(setup.runtime) as scheduler:
@@ -169,13 +168,6 @@ def tick(
 # Operator and process commands register themselves on the app, listed after the ones above.
 from cli import admin_commands, process_commands, simulator_command  # noqa: E402, F401
 
-USER_ERRORS: tuple[type[Exception], ...] = (
-    ConfigError,
-    DatabaseURLError,
-    UnknownProviderError,
-    UsageError,
-)
-
 
 def main(argv: list[str] | None = None) -> Any:
     """Console entry point: user mistakes become one clear line and exit code 2."""
@@ -185,7 +177,7 @@ def main(argv: list[str] | None = None) -> Any:
         for problem in error.problems:
             err.print(f"config: {problem}", highlight=False, markup=False)
         raise SystemExit(2) from None
-    except USER_ERRORS as error:
+    except UserError as error:
         err.print(f"error: {error}", highlight=False, markup=False)
         raise SystemExit(2) from None
     except KombuOperationalError as error:

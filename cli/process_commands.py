@@ -39,8 +39,8 @@ def run(
     settings = load(config, database_url)
     _export_config_path(config)
     if embedded_mode:
-        from catalog_ingest.lock import InProcessProviderLock  # noqa: PLC0415
-        from catalog_ingest.runtime import build_runtime  # noqa: PLC0415
+        from catalog_ingest.app.composition import build_runtime  # noqa: PLC0415
+        from catalog_ingest.coordination.local_lock import InProcessProviderLock  # noqa: PLC0415
         from workers.embedded import embedded  # noqa: PLC0415
 
         runtime = build_runtime(settings, lock=InProcessProviderLock())

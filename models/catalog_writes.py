@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, exists, func, literal, or_, select
 
-from catalog_ingest.entities import PreparedEntity
+from catalog_ingest.contracts.storage import PreparedEntity
 from models.dialect import column_in, driver_cursor, is_postgres, upsert_for
 from models.tables import catalog_entities, source_entities
 

@@ -5,8 +5,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from catalog_ingest.contracts.errors import UserError
 
-class DatabaseURLError(ValueError):
+
+class DatabaseURLError(UserError, ValueError):
     """A database URL this project cannot use."""
 
 

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Row, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from catalog_ingest.repository import FencedError, Ingestion, StopRequestedError
-from catalog_ingest.states import OPEN_TICKET, NextAction, Phase, Status
+from catalog_ingest.contracts.states import OPEN_TICKET, NextAction, Phase, Status
+from catalog_ingest.contracts.storage import FencedError, Ingestion, StopRequestedError
 from models.tables import bursts, ingestions, mark_entities
 
 _DELETE_CHUNK = 500

@@ -7,10 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from catalog_ingest.entities import PreparedEntity
-from catalog_ingest.provider import JSONValue
-from catalog_ingest.repository import Mark, PageResult, PageWrite
-from catalog_ingest.states import Phase
+from catalog_ingest.contracts.provider import JSONValue
+from catalog_ingest.contracts.states import Phase
+from catalog_ingest.contracts.storage import Mark, PageResult, PageWrite, PreparedEntity
 from models.catalog_writes import (
     StoredVersion,
     claim_pointers,

@@ -5,7 +5,7 @@ from typing import Any
 import structlog
 from celery import shared_task
 
-from catalog_ingest.fanout import ChildStatus, resolve_child, wants_burst
+from catalog_ingest.engine.deferred_items import ChildStatus, resolve_child, wants_burst
 from tasks.ingest import enqueue_burst
 from workers.context import get_context
 

@@ -7,7 +7,7 @@ import structlog
 from celery import shared_task
 
 from beat_schedule import tick_interval
-from catalog_ingest.outcome import TickAction, TickOutcome
+from catalog_ingest.engine.outcome import TickAction, TickOutcome
 from workers.context import get_context
 
 log = structlog.get_logger(__name__)

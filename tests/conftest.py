@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from catalog_ingest.clock import ManualClock
-from models.repository import SqlRepository
+from catalog_ingest.engine.clock import ManualClock
+from models.sql_repository import SqlRepository
 from tests.databases import migrated_engine, scratch_postgres_database, truncate_all
 
 

@@ -32,14 +32,14 @@ from pathlib import Path
 from sqlalchemy import Engine as Database
 from sqlalchemy import text
 
-from catalog_ingest.binding import ProviderBinding
-from catalog_ingest.clock import ManualClock
-from catalog_ingest.engine import Engine
-from catalog_ingest.logs import configure_logging
-from catalog_ingest.options import ProviderOptions
-from catalog_ingest.outcome import TickAction
-from catalog_ingest.synthetic import SyntheticProvider, SyntheticSource
-from models.repository import SqlRepository
+from catalog_ingest.app.logging_setup import configure_logging
+from catalog_ingest.engine.binding import ProviderBinding
+from catalog_ingest.engine.clock import ManualClock
+from catalog_ingest.engine.options import ProviderOptions
+from catalog_ingest.engine.outcome import TickAction
+from catalog_ingest.engine.state_table import Engine
+from catalog_ingest.providers.synthetic import SyntheticProvider, SyntheticSource
+from models.sql_repository import SqlRepository
 from tests.databases import migrated_engine
 
 PROVIDER = "memory"

@@ -1,7 +1,7 @@
 """Beat ticks each configured provider at its burst interval, with expiring ticks."""
 
 from beat_schedule import TICK_TASK, build_beat_schedule
-from catalog_ingest.config import AppConfig
+from catalog_ingest.app.configuration import AppConfig
 
 
 def test_one_expiring_tick_per_provider_at_its_burst_interval() -> None:

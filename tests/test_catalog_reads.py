@@ -2,14 +2,14 @@
 
 from sqlalchemy import Engine
 
-from catalog_ingest.binding import ProviderBinding
-from catalog_ingest.clock import ManualClock
-from catalog_ingest.engine import Engine as IngestEngine
-from catalog_ingest.options import ProviderOptions
-from catalog_ingest.outcome import TickAction
-from catalog_ingest.synthetic import SyntheticProvider, SyntheticSource
+from catalog_ingest.engine.binding import ProviderBinding
+from catalog_ingest.engine.clock import ManualClock
+from catalog_ingest.engine.options import ProviderOptions
+from catalog_ingest.engine.outcome import TickAction
+from catalog_ingest.engine.state_table import Engine as IngestEngine
+from catalog_ingest.providers.synthetic import SyntheticProvider, SyntheticSource
 from models.catalog_reads import count_by_kind, iter_entities
-from models.repository import SqlRepository
+from models.sql_repository import SqlRepository
 
 
 def _ingest(db: Engine, name: str, source: SyntheticSource, priority: int = 0) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from catalog_ingest.demo import mutate
-from catalog_ingest.entities import entity_ref
+from catalog_ingest.app.demo import mutate
+from catalog_ingest.engine.entity_preparation import entity_ref
 from catalog_ingest.simulator.dataset import Dataset
 from catalog_ingest.simulator.spec import DatasetSpec
 from tests.cli import run_ingest
@@ -60,7 +60,10 @@ def test_an_unknown_provider_is_a_one_line_error(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
     result = run_ingest("trigger", "nope", "--database-url", url)
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: unknown provider 'nope' (configured: none)"
+    assert (
+        result.stderr.strip()
+        == "error: unknown provider 'nope'; known providers: (none configured)"
+    )
 
 
 def test_demo_runs_two_passes_from_a_clean_directory_and_export_shows_the_catalog(

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from catalog_ingest.config import (
+from catalog_ingest.app.configuration import (
     DEFAULT_DATABASE_URL,
     DEFAULT_REDIS_URL,
     AppConfig,
@@ -14,13 +14,13 @@ from catalog_ingest.config import (
     ConfigProblem,
     OpenChoreoBlock,
     ProviderConfig,
-    UnknownProviderError,
     check_config,
     expand_env,
     load_config,
 )
-from catalog_ingest.openchoreo.settings import OpenChoreoSettings
-from catalog_ingest.options import ProviderOptions
+from catalog_ingest.contracts.errors import UnknownProviderError, UserError
+from catalog_ingest.engine.options import ProviderOptions
+from catalog_ingest.providers.openchoreo.settings import OpenChoreoSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NO_ENV: dict[str, str] = {}
@@ -429,13 +429,12 @@ def test_an_unknown_provider_name_lists_the_known_names(tmp_path: Path) -> None:
     with pytest.raises(UnknownProviderError) as raised:
         config.provider("nope")
 
-    assert isinstance(raised.value, ConfigError)
+    assert isinstance(raised.value, UserError)
     assert raised.value.name == "nope"
     assert raised.value.known_names == ["synthetic-small", "synthetic-large"]
     assert str(raised.value) == (
         "unknown provider 'nope'; known providers: synthetic-small, synthetic-large"
     )
-    assert len(raised.value.problems) == 1
 
 
 def test_an_unknown_provider_with_nothing_configured_says_so() -> None:

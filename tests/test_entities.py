@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from catalog_ingest.entities import (
+from catalog_ingest.engine.entity_preparation import (
     MANAGED_BY_LOCATION,
     MANAGED_BY_ORIGIN_LOCATION,
     InvalidEntityError,

@@ -1,6 +1,6 @@
 """Secrets never reach logs or stored errors."""
 
-from catalog_ingest.redaction import MAX_ERROR_LENGTH, Redactor
+from catalog_ingest.engine.redaction import MAX_ERROR_LENGTH, Redactor
 
 
 def test_configured_secrets_are_replaced() -> None:

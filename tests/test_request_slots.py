@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 import redis
 
-from catalog_ingest.slots import LocalRequestSlots, RedisRequestSlots, SlotTimeoutError
+from catalog_ingest.contracts.request_slots import SlotTimeoutError
+from catalog_ingest.coordination.local_slots import LocalRequestSlots
+from catalog_ingest.coordination.redis_slots import RedisRequestSlots
 from tests.celery.conftest import _redis_indexes
 from tests.celery.support import fresh_redis_url
 

@@ -5,12 +5,12 @@ from typing import Any
 from celery import Celery
 
 from beat_schedule import build_beat_schedule
-from catalog_ingest.config import AppConfig, load_config
+from catalog_ingest.app.configuration import AppConfig, load_config
 from workers.limits import BurstLimits, DetailLimits, check_visibility_timeout
 from workers.queues import BURST_TASK, DETAIL_TASK, INGEST_QUEUE, TASK_QUEUES, TASK_ROUTES
 from workers.settings import WorkerSettings
 
-TASK_MODULES = ("tasks.ingest", "tasks.details", "tasks.admin")
+TASK_MODULES = ("tasks.ingest", "tasks.details", "tasks.operator")
 
 
 def celery_settings(config: AppConfig, settings: WorkerSettings) -> dict[str, Any]:

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 
 import redis
 
-from catalog_ingest.config import AppConfig, load_config
-from catalog_ingest.fanout import open_resolver
-from catalog_ingest.logs import configure_logging
-from catalog_ingest.provider import Resolve
-from catalog_ingest.runtime import Runtime, build_runtime
-from catalog_ingest.slots import LocalRequestSlots, RedisRequestSlots, RequestSlots
+from catalog_ingest.app.composition import Runtime, build_runtime
+from catalog_ingest.app.configuration import AppConfig, load_config
+from catalog_ingest.app.logging_setup import configure_logging
+from catalog_ingest.contracts.provider import Resolve
+from catalog_ingest.contracts.request_slots import RequestSlots
+from catalog_ingest.coordination.local_slots import LocalRequestSlots
+from catalog_ingest.coordination.redis_slots import RedisRequestSlots
+from catalog_ingest.engine.deferred_items import open_resolver
 from workers.dispatch import CeleryDispatcher
 from workers.limits import BurstLimits, DetailLimits
 from workers.settings import WorkerSettings
@@ -27,31 +29,23 @@ from workers.settings import WorkerSettings
 class WorkerContext:
     runtime: Runtime
     settings: WorkerSettings
-    distributed: bool = True
-    """Deferred items fan out as child tasks under request slots on Redis, shared by every
-    process. False (the embedded mode: one process, one worker thread): bursts resolve them
-    inline under in-process slots, since child tasks would only queue behind each other."""
     _slots: dict[str, RequestSlots] = field(default_factory=dict)
     _resolvers: dict[str, Resolve] = field(default_factory=dict)
     _open: ExitStack = field(default_factory=ExitStack)
     """Resolvers stay open for the process's life: one HTTP client (and its connection pool)
     per provider, shared by the detail tasks of every thread."""
 
-    def __post_init__(self) -> None:
-        if self.distributed:
-            self.runtime.engine.dispatcher = CeleryDispatcher(
-                self.detail_limits, self.settings.details_per_task
-            )
+    @property
+    def distributed(self) -> bool:
+        """Deferred items fan out as child tasks under request slots on Redis, shared by every
+        process. False (the embedded mode: one process, one worker thread, no dispatcher):
+        bursts resolve them inline under in-process slots, since child tasks would only queue
+        behind each other."""
+        return self.runtime.engine.dispatcher is not None
 
     def limits(self, provider: str) -> BurstLimits:
         options = self.runtime.engine.binding(provider).options
         return BurstLimits.for_options(options, self.settings.time_limit_margin)
-
-    @property
-    def detail_limits(self) -> DetailLimits:
-        return DetailLimits.for_settings(
-            self.settings.detail_time_limit, self.settings.time_limit_margin
-        )
 
     def resolver(self, provider: str) -> Resolve:
         """The provider's resolver under its request slots, opened on first use."""
@@ -93,9 +87,13 @@ class _Slot:
 
 
 def build_context(config: AppConfig | None = None) -> WorkerContext:
+    """A worker process's context: the runtime wired with the Celery dispatcher."""
     config = config or load_config()
     configure_logging(config.log_level)
-    return WorkerContext(build_runtime(config), WorkerSettings())
+    settings = WorkerSettings()
+    limits = DetailLimits.for_settings(settings.detail_time_limit, settings.time_limit_margin)
+    dispatcher = CeleryDispatcher(limits, settings.details_per_task)
+    return WorkerContext(build_runtime(config, dispatcher=dispatcher), settings)
 
 
 def get_context() -> WorkerContext:

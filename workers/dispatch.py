@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from celery import current_app
 
-from catalog_ingest.repository import DeferredItem
+from catalog_ingest.contracts.storage import DeferredItem
 from workers.limits import DetailLimits
 
 DETAIL_TASK = "ingest.detail"

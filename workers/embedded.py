@@ -17,8 +17,8 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from celery.signals import after_task_publish, task_postrun, task_revoked
 
-from catalog_ingest.clock import FastForwardClock
-from catalog_ingest.runtime import Runtime
+from catalog_ingest.app.composition import Runtime
+from catalog_ingest.engine.clock import FastForwardClock
 from workers import context
 from workers.celery_app import create_app
 from workers.settings import WorkerSettings
@@ -124,7 +124,7 @@ def embedded(runtime: Runtime, loglevel: str = "WARNING") -> Iterator[EmbeddedSc
         # The in-memory transport polls; the default (1 s) would dominate short demos.
         broker_transport_options={"polling_interval": 0.01},
     )
-    context.install(context.WorkerContext(runtime, WorkerSettings(), distributed=False))
+    context.install(context.WorkerContext(runtime, WorkerSettings()))
     scheduler = EmbeddedScheduler(runtime, app)
     after_task_publish.connect(scheduler.in_flight.published, weak=False)
     task_postrun.connect(scheduler.in_flight.finished, weak=False)

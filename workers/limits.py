@@ -14,7 +14,7 @@ The order that keeps them safe: soft limit < hard limit < lock TTL < broker visi
 
 from dataclasses import dataclass
 
-from catalog_ingest.options import ProviderOptions
+from catalog_ingest.engine.options import ProviderOptions
 
 
 @dataclass(frozen=True, slots=True)

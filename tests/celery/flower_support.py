@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import select
 
-from catalog_ingest.synthetic import SyntheticSource
+from catalog_ingest.providers.synthetic import SyntheticSource
 from models.tables import ingestions, marks
 from tests.celery.support import Deployment, wait_for
 from tests.readme import readme_command, substituted

@@ -23,8 +23,8 @@ import yaml
 from celery import Celery
 from sqlalchemy import Engine, select
 
-from catalog_ingest.config import AppConfig, load_config
-from catalog_ingest.states import OPEN_TICKET
+from catalog_ingest.app.configuration import AppConfig, load_config
+from catalog_ingest.contracts.states import OPEN_TICKET
 from models.tables import bursts, catalog_entities, ingestions, marks
 from workers.celery_app import create_app
 
@@ -213,9 +213,9 @@ class DeploymentReader:
         self.provider = provider
 
     def marks(self) -> list[Any]:
-        from catalog_ingest import admin
+        from catalog_ingest.engine import admin_operations
 
-        return admin.marks(self.repository, self.provider)
+        return admin_operations.marks(self.repository, self.provider)
 
     def catalog_refs(self) -> set[str]:
         with self.repository.engine.connect() as connection:

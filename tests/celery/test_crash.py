@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from catalog_ingest.synthetic import SyntheticSource
+from catalog_ingest.providers.synthetic import SyntheticSource
 from models.tables import mark_entities
 from tests.celery.support import deployment, wait_for
 

@@ -1,6 +1,6 @@
 """How deferred items are grouped into child tasks, and what Flower shows of them."""
 
-from catalog_ingest.repository import DeferredItem
+from catalog_ingest.contracts.storage import DeferredItem
 from workers.dispatch import group_labels
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from catalog_ingest.synthetic import SyntheticSource
+from catalog_ingest.providers.synthetic import SyntheticSource
 from tests.celery.support import deployment
 
 PROVIDER = {

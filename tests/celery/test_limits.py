@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
-from catalog_ingest.config import AppConfig
-from catalog_ingest.options import ProviderOptions
+from catalog_ingest.app.configuration import AppConfig
+from catalog_ingest.engine.options import ProviderOptions
 from workers.celery_app import create_app
 from workers.limits import BurstLimits, DetailLimits, check_visibility_timeout
 from workers.settings import WorkerSettings

@@ -14,17 +14,17 @@ import pytest
 import redis
 from sqlalchemy import Engine
 
-from catalog_ingest import keys
-from catalog_ingest.binding import ProviderBinding
-from catalog_ingest.clock import ManualClock
-from catalog_ingest.engine import Engine as IngestEngine
-from catalog_ingest.lock import Lease
-from catalog_ingest.options import ProviderOptions
-from catalog_ingest.outcome import TickAction
-from catalog_ingest.provider import JSONValue, Page
-from catalog_ingest.redis_lock import RedisProviderLock
-from catalog_ingest.synthetic import SyntheticProvider, SyntheticSource
-from models.repository import SqlRepository
+from catalog_ingest.contracts.locking import Lease
+from catalog_ingest.contracts.provider import JSONValue, Page
+from catalog_ingest.coordination import redis_keys as keys
+from catalog_ingest.coordination.redis_lock import RedisProviderLock
+from catalog_ingest.engine.binding import ProviderBinding
+from catalog_ingest.engine.clock import ManualClock
+from catalog_ingest.engine.options import ProviderOptions
+from catalog_ingest.engine.outcome import TickAction
+from catalog_ingest.engine.state_table import Engine as IngestEngine
+from catalog_ingest.providers.synthetic import SyntheticProvider, SyntheticSource
+from models.sql_repository import SqlRepository
 from tests.celery.support import DeploymentReader, wait_for
 
 NAME = "synth"

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from catalog_ingest.synthetic import SyntheticSource
+from catalog_ingest.providers.synthetic import SyntheticSource
 from tests.celery.flower_support import command_env, ingest_command
 from tests.celery.support import Deployment, deployment, wait_for
 

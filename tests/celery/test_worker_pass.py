@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from catalog_ingest.synthetic import SyntheticSource
+from catalog_ingest.providers.synthetic import SyntheticSource
 from tests.celery.support import deployment, wait_for
 
 PROVIDER = {

@@ -8,17 +8,22 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from catalog_ingest.binding import ProviderBinding
-from catalog_ingest.clock import ManualClock
-from catalog_ingest.engine import Engine
-from catalog_ingest.entities import MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION, location_of
-from catalog_ingest.options import ProviderOptions
-from catalog_ingest.outcome import TickAction, TickOutcome
-from catalog_ingest.provider import Entity, JSONValue, Page, Provider
-from catalog_ingest.redaction import Redactor
-from catalog_ingest.repository import Ingestion, IngestionRepository
-from catalog_ingest.synthetic import SyntheticProvider, SyntheticSource
-from models.repository import SqlRepository
+from catalog_ingest.contracts.provider import Entity, JSONValue, Page, Provider
+from catalog_ingest.contracts.storage import Ingestion, IngestionRepository
+from catalog_ingest.coordination.local_slots import LocalRequestSlots
+from catalog_ingest.engine.binding import ProviderBinding
+from catalog_ingest.engine.clock import ManualClock
+from catalog_ingest.engine.entity_preparation import (
+    MANAGED_BY_LOCATION,
+    MANAGED_BY_ORIGIN_LOCATION,
+    location_of,
+)
+from catalog_ingest.engine.options import ProviderOptions
+from catalog_ingest.engine.outcome import TickAction, TickOutcome
+from catalog_ingest.engine.redaction import Redactor
+from catalog_ingest.engine.state_table import Engine
+from catalog_ingest.providers.synthetic import SyntheticProvider, SyntheticSource
+from models.sql_repository import SqlRepository
 from models.tables import catalog_entities, mark_entities, marks, source_entities
 
 PROVIDER = "synth"
@@ -85,7 +90,13 @@ def build_engine(
     priority: int = 0,
 ) -> Engine:
     binding = ProviderBinding(provider, provider_options or options(), priority)
-    return Engine(repository, {provider.name: binding}, clock, redactor=redactor)
+    return Engine(
+        repository,
+        {provider.name: binding},
+        clock,
+        redactor=redactor,
+        local_slots=LocalRequestSlots,
+    )
 
 
 def tick_when_due(engine: Engine, clock: ManualClock, provider: str = PROVIDER) -> TickOutcome:

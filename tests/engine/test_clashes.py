@@ -14,10 +14,10 @@ import pytest
 import structlog
 import structlog.testing
 
-from catalog_ingest.clock import ManualClock
-from catalog_ingest.events import apply_event
-from catalog_ingest.provider import BurstInfo, Delta, Entity, EventResult, JSONValue, Page
-from models.repository import SqlRepository
+from catalog_ingest.contracts.provider import BurstInfo, Delta, Entity, EventResult, JSONValue, Page
+from catalog_ingest.engine.clock import ManualClock
+from catalog_ingest.engine.event_deltas import apply_event
+from models.sql_repository import SqlRepository
 from tests.engine.helpers import (
     PROVIDER,
     build_engine,

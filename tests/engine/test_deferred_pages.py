@@ -8,12 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from catalog_ingest.binding import ProviderBinding
-from catalog_ingest.clock import ManualClock
-from catalog_ingest.engine import Engine
-from catalog_ingest.fanout import ChildStatus, finalize, open_resolver, resolve_child
-from catalog_ingest.outcome import TickAction
-from catalog_ingest.provider import (
+from catalog_ingest.contracts.provider import (
     BurstInfo,
     Deferred,
     Entity,
@@ -23,10 +18,15 @@ from catalog_ingest.provider import (
     Resolution,
     Resolve,
 )
-from catalog_ingest.repository import DeferredItem, ItemResult, PendingPage
-from catalog_ingest.slots import LocalRequestSlots
-from catalog_ingest.states import Phase
-from models.repository import SqlRepository
+from catalog_ingest.contracts.states import Phase
+from catalog_ingest.contracts.storage import DeferredItem, ItemResult, PendingPage
+from catalog_ingest.coordination.local_slots import LocalRequestSlots
+from catalog_ingest.engine.binding import ProviderBinding
+from catalog_ingest.engine.clock import ManualClock
+from catalog_ingest.engine.deferred_items import ChildStatus, finalize, open_resolver, resolve_child
+from catalog_ingest.engine.outcome import TickAction
+from catalog_ingest.engine.state_table import Engine
+from models.sql_repository import SqlRepository
 from tests.engine.helpers import (
     PROVIDER,
     complete_pass,
@@ -120,7 +120,9 @@ def build(
 ) -> tuple[Engine, RecordingDispatcher, ProviderBinding]:
     dispatcher = RecordingDispatcher()
     binding = ProviderBinding(provider, options(**values))
-    engine = Engine(repository, {PROVIDER: binding}, clock, dispatcher=dispatcher)
+    engine = Engine(
+        repository, {PROVIDER: binding}, clock, dispatcher=dispatcher, local_slots=LocalRequestSlots
+    )
     return engine, dispatcher, binding
 
 
@@ -321,7 +323,7 @@ def test_without_a_dispatcher_a_burst_resolves_items_itself_under_the_bound(
     provider = DetailProvider(pages=3, plain=2, services=4)
     provider.failing = {"svc-2-3"}
     binding = ProviderBinding(provider, options(max_concurrent_requests=2, batch_delay_ms=0))
-    engine = Engine(repository, {PROVIDER: binding}, clock)
+    engine = Engine(repository, {PROVIDER: binding}, clock, local_slots=LocalRequestSlots)
     done = complete_pass(engine, clock)
     assert done.fallbacks == 1
     assert provider.calls == 12
@@ -337,7 +339,7 @@ def test_without_a_dispatcher_stale_pages_of_a_distributed_run_are_resolved_inli
     engine, dispatcher, binding = build(repository, clock, provider, pending_page_timeout=60)
     tick_when_due(engine, clock)
     assert dispatcher.sent
-    direct = Engine(repository, {PROVIDER: binding}, clock)
+    direct = Engine(repository, {PROVIDER: binding}, clock, local_slots=LocalRequestSlots)
     clock.advance(61)
     assert complete_pass(direct, clock).action is TickAction.PASS_COMPLETED
     assert set(read_catalog(repository.engine)) == expected_refs(1, 1, 2)

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from catalog_ingest.clock import ManualClock
-from catalog_ingest.engine import Engine
-from catalog_ingest.events import apply_event
-from catalog_ingest.outcome import TickAction
-from catalog_ingest.provider import IGNORED, Delta, Entity, EventResult
-from catalog_ingest.repository import Ingestion, RemovalPlan
-from catalog_ingest.states import Phase
-from catalog_ingest.synthetic import SyntheticSource
-from models.repository import SqlRepository
+from catalog_ingest.contracts.provider import IGNORED, Delta, Entity, EventResult
+from catalog_ingest.contracts.states import Phase
+from catalog_ingest.contracts.storage import Ingestion, RemovalPlan
+from catalog_ingest.engine.clock import ManualClock
+from catalog_ingest.engine.event_deltas import apply_event
+from catalog_ingest.engine.outcome import TickAction
+from catalog_ingest.engine.state_table import Engine
+from catalog_ingest.providers.synthetic import SyntheticSource
+from models.sql_repository import SqlRepository
 from models.tables import source_entities
 from tests.engine.helpers import (
     PROVIDER,

@@ -5,16 +5,16 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from catalog_ingest import admin
-from catalog_ingest.clock import ManualClock
-from catalog_ingest.engine import Engine
-from catalog_ingest.lock import InProcessProviderLock
-from catalog_ingest.options import ProviderOptions
-from catalog_ingest.outcome import TickAction
-from catalog_ingest.repository import Ingestion
-from catalog_ingest.states import NextAction, Status
-from catalog_ingest.synthetic import SyntheticSource
-from models.repository import SqlRepository
+from catalog_ingest.contracts.states import NextAction, Status
+from catalog_ingest.contracts.storage import Ingestion
+from catalog_ingest.coordination.local_lock import InProcessProviderLock
+from catalog_ingest.engine import admin_operations
+from catalog_ingest.engine.clock import ManualClock
+from catalog_ingest.engine.options import ProviderOptions
+from catalog_ingest.engine.outcome import TickAction
+from catalog_ingest.engine.state_table import Engine
+from catalog_ingest.providers.synthetic import SyntheticSource
+from models.sql_repository import SqlRepository
 from tests.engine.helpers import (
     PROVIDER,
     ScriptedProvider,
@@ -196,7 +196,9 @@ def test_a_pass_started_at_the_instant_the_previous_one_completed_counts_its_ent
 ) -> None:
     source, _, engine = guarded(repository, clock, options(reject_removals_above_percentage=10))
     source.remove([5])
-    admin.start(repository, PROVIDER, clock.now())  # ends the rest without the clock moving
+    admin_operations.start(
+        repository, PROVIDER, clock.now()
+    )  # ends the rest without the clock moving
 
     outcome = complete_pass(engine, clock)
 

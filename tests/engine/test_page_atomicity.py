@@ -7,12 +7,12 @@ import pytest
 import sqlalchemy as sa
 
 import models.pages
-from catalog_ingest.clock import ManualClock
-from catalog_ingest.outcome import TickAction
-from catalog_ingest.repository import Ingestion
-from catalog_ingest.states import NextAction, Phase
-from catalog_ingest.synthetic import SyntheticSource
-from models.repository import SqlRepository
+from catalog_ingest.contracts.states import NextAction, Phase
+from catalog_ingest.contracts.storage import Ingestion
+from catalog_ingest.engine.clock import ManualClock
+from catalog_ingest.engine.outcome import TickAction
+from catalog_ingest.providers.synthetic import SyntheticSource
+from models.sql_repository import SqlRepository
 from tests.engine.helpers import (
     PROVIDER,
     ScriptedProvider,

@@ -6,11 +6,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from catalog_ingest.clock import ManualClock
-from catalog_ingest.engine import Engine
-from catalog_ingest.outcome import TickAction, TickOutcome
-from catalog_ingest.synthetic import SyntheticSource
-from models.repository import SqlRepository
+from catalog_ingest.engine.clock import ManualClock
+from catalog_ingest.engine.outcome import TickAction, TickOutcome
+from catalog_ingest.engine.state_table import Engine
+from catalog_ingest.providers.synthetic import SyntheticSource
+from models.sql_repository import SqlRepository
 from models.tables import source_entities
 from tests.engine.helpers import (
     PROVIDER,

@@ -7,13 +7,13 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
-from catalog_ingest.clock import ManualClock
-from catalog_ingest.outcome import TickAction
-from catalog_ingest.provider import JSONValue, Page
-from catalog_ingest.read_ahead import ReadAhead
-from catalog_ingest.repository import Ingestion, PageResult, PageWrite
-from catalog_ingest.synthetic import SyntheticSource
-from models.repository import SqlRepository
+from catalog_ingest.contracts.provider import JSONValue, Page
+from catalog_ingest.contracts.storage import Ingestion, PageResult, PageWrite
+from catalog_ingest.engine.clock import ManualClock
+from catalog_ingest.engine.outcome import TickAction
+from catalog_ingest.engine.read_ahead import ReadAhead
+from catalog_ingest.providers.synthetic import SyntheticSource
+from models.sql_repository import SqlRepository
 from tests.engine.helpers import (
     PROVIDER,
     ScriptedProvider,

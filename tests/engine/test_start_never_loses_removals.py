@@ -10,13 +10,13 @@ import random
 import pytest
 import sqlalchemy as sa
 
-from catalog_ingest import admin
-from catalog_ingest.clock import ManualClock
-from catalog_ingest.engine import Engine
-from catalog_ingest.outcome import TickAction
-from catalog_ingest.states import NextAction
-from catalog_ingest.synthetic import SyntheticSource
-from models.repository import SqlRepository
+from catalog_ingest.contracts.states import NextAction
+from catalog_ingest.engine import admin_operations
+from catalog_ingest.engine.clock import ManualClock
+from catalog_ingest.engine.outcome import TickAction
+from catalog_ingest.engine.state_table import Engine
+from catalog_ingest.providers.synthetic import SyntheticSource
+from models.sql_repository import SqlRepository
 from tests.engine.helpers import (
     PROVIDER,
     ScriptedProvider,
@@ -68,10 +68,10 @@ def test_start_twice_in_a_row_never_loses_removals(
     removed = remove_upstream(source, repetition, 12)
     ticks_between = repetition % 3  # 0: back to back; 1: after the rest ended; 2: mid-pass
 
-    admin.start(repository, PROVIDER, clock.now())
+    admin_operations.start(repository, PROVIDER, clock.now())
     for _ in range(ticks_between):
         tick_when_due(engine, clock)
-    admin.start(repository, PROVIDER, clock.now())
+    admin_operations.start(repository, PROVIDER, clock.now())
     outcome = complete_pass(engine, clock)
 
     assert outcome.removed == len(removed)
@@ -92,7 +92,7 @@ def test_start_during_a_rest_never_loses_removals(
     assert rest.next_action is NextAction.REST
     assert rest.next_action_at > clock.now()
 
-    admin.start(repository, PROVIDER, clock.now())
+    admin_operations.start(repository, PROVIDER, clock.now())
     assert engine.tick(PROVIDER).action is TickAction.REST_COMPLETED
     outcome = complete_pass(engine, clock)
 
@@ -111,7 +111,7 @@ def test_start_in_the_middle_of_a_pass_never_loses_removals(
         assert tick_when_due(engine, clock).action is TickAction.BURST
     removed = remove_upstream(source, repetition, 15)  # on pages already read and still ahead
 
-    admin.start(repository, PROVIDER, clock.now())
+    admin_operations.start(repository, PROVIDER, clock.now())
     assert engine.tick(PROVIDER).action is TickAction.CANCELED
     outcome = complete_pass(engine, clock)
 
@@ -131,7 +131,7 @@ def test_start_while_a_burst_is_running_never_loses_removals(
 
     def operator_starts(call: int) -> None:  # ...but an operator starts meanwhile
         if call == start_on_call:
-            admin.start(repository, PROVIDER, clock.now())
+            admin_operations.start(repository, PROVIDER, clock.now())
 
     provider.before_next = operator_starts
     stopped = engine.tick(PROVIDER)
@@ -157,7 +157,7 @@ def test_entities_first_ingested_by_a_canceled_pass_and_then_removed_upstream_ar
         assert tick_when_due(engine, clock).action is TickAction.BURST
     orphans = added[:PAGE_SIZE]
     assert refs_of(source, orphans) <= read_catalog_refs(db)
-    admin.start(repository, PROVIDER, clock.now())
+    admin_operations.start(repository, PROVIDER, clock.now())
     assert engine.tick(PROVIDER).action is TickAction.CANCELED
     source.remove(orphans)
 

@@ -7,17 +7,17 @@ from typing import cast
 import pytest
 import sqlalchemy as sa
 
-from catalog_ingest import admin
-from catalog_ingest.clock import ManualClock
-from catalog_ingest.engine import Engine
-from catalog_ingest.options import ProviderOptions
-from catalog_ingest.outcome import TickAction
-from catalog_ingest.provider import JSONValue, Page
-from catalog_ingest.redaction import MAX_ERROR_LENGTH, Redactor
-from catalog_ingest.repository import Ingestion
-from catalog_ingest.states import OPEN_TICKET, NextAction, Phase, Status
-from catalog_ingest.synthetic import SyntheticSource
-from models.repository import SqlRepository
+from catalog_ingest.contracts.provider import JSONValue, Page
+from catalog_ingest.contracts.states import OPEN_TICKET, NextAction, Phase, Status
+from catalog_ingest.contracts.storage import Ingestion
+from catalog_ingest.engine import admin_operations
+from catalog_ingest.engine.clock import ManualClock
+from catalog_ingest.engine.options import ProviderOptions
+from catalog_ingest.engine.outcome import TickAction
+from catalog_ingest.engine.redaction import MAX_ERROR_LENGTH, Redactor
+from catalog_ingest.engine.state_table import Engine
+from catalog_ingest.providers.synthetic import SyntheticSource
+from models.sql_repository import SqlRepository
 from tests.engine.helpers import (
     PROVIDER,
     RecordingRepository,
@@ -295,7 +295,7 @@ def test_start_during_a_pass_closes_it_as_canceled_and_opens_a_new_one(
     engine.tick(PROVIDER)
     running = open_ingestion(repository)
 
-    admin.start(repository, PROVIDER, clock.now())
+    admin_operations.start(repository, PROVIDER, clock.now())
     assert open_ingestion(repository).next_action is NextAction.CANCEL
     outcome = engine.tick(PROVIDER)
 
@@ -322,7 +322,7 @@ def test_a_paused_provider_does_nothing_on_ticks_until_triggered(
     catalog = read_catalog(db)
     calls = provider.calls
     assert marking_ingestions(db) != set()
-    admin.cleanup(repository, [PROVIDER], clock.now())
+    admin_operations.cleanup(repository, [PROVIDER], clock.now())
     paused = open_ingestion(repository)
     assert (paused.status, paused.next_action) == (Status.PAUSED, NextAction.PAUSE)
     assert marking_ingestions(db) == set()
@@ -338,7 +338,7 @@ def test_a_paused_provider_does_nothing_on_ticks_until_triggered(
     assert provider.calls == calls
     assert read_catalog(db) == catalog
 
-    admin.trigger(repository, PROVIDER, clock.now())
+    admin_operations.trigger(repository, PROVIDER, clock.now())
     outcome = engine.tick(PROVIDER)
 
     assert outcome.action is TickAction.PASS_COMPLETED
@@ -352,7 +352,7 @@ def test_trigger_makes_a_future_next_action_due_now(
     engine.tick(PROVIDER)
     assert open_ingestion(repository).next_action_at > clock.now()
 
-    admin.trigger(repository, PROVIDER, clock.now())
+    admin_operations.trigger(repository, PROVIDER, clock.now())
 
     ingestion = open_ingestion(repository)
     assert ingestion.next_action_at == clock.now()
@@ -364,7 +364,7 @@ def test_trigger_during_a_rest_ends_it_now(repository: SqlRepository, clock: Man
     _, engine = whole_pass_per_burst(repository, clock)
     complete_pass(engine, clock)
 
-    admin.trigger(repository, PROVIDER, clock.now())
+    admin_operations.trigger(repository, PROVIDER, clock.now())
 
     assert engine.tick(PROVIDER).action is TickAction.REST_COMPLETED
 
@@ -380,7 +380,7 @@ def test_reset_purges_ingestion_state_but_keeps_catalog_entities(
     assert len(before) == 2
     catalog = read_catalog(db)
 
-    admin.reset(repository, PROVIDER, clock.now())
+    admin_operations.reset(repository, PROVIDER, clock.now())
 
     [fresh] = repository.list_ingestions(PROVIDER)
     assert fresh.id not in {ingestion.id for ingestion in before}
@@ -410,7 +410,7 @@ def test_clear_finished_keeps_only_the_newest_completed_ingestion(
             done.append(ingestion.id)
     still_open = repository.open_ingestion(PROVIDER, clock.now())
 
-    result = admin.clear_finished(repository, PROVIDER)
+    result = admin_operations.clear_finished(repository, PROVIDER)
 
     remaining = {ingestion.id for ingestion in repository.list_ingestions(PROVIDER)}
     assert remaining == {done[-1], still_open.id}
@@ -532,7 +532,7 @@ def test_start_during_a_backoff_cancels_the_pass(
     provider.fail_on_call(failing_call, UpstreamError("down"))
     run_until(engine, clock, TickAction.BACKED_OFF, allow_backoff=True)
 
-    admin.start(repository, PROVIDER, clock.now())
+    admin_operations.start(repository, PROVIDER, clock.now())
 
     assert engine.tick(PROVIDER).action is TickAction.CANCELED
     assert open_ingestion(repository).attempts == 0
@@ -546,7 +546,7 @@ def test_start_while_the_first_page_is_being_fetched_cancels_the_running_burst(
 
     def operator_starts(call: int) -> None:  # nothing committed yet, but a burst is running
         if call == 1:
-            admin.start(repository, PROVIDER, clock.now())
+            admin_operations.start(repository, PROVIDER, clock.now())
 
     provider.before_next = operator_starts
     stopped = engine.tick(PROVIDER)

@@ -4,13 +4,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from catalog_ingest.entities import entity_ref
-from catalog_ingest.openchoreo.models import Component, Organization, Project
-from catalog_ingest.openchoreo.provider import OpenChoreoProvider
-from catalog_ingest.openchoreo.settings import OpenChoreoSettings
-from catalog_ingest.openchoreo.translate import Translator, is_service
-from catalog_ingest.options import ProviderOptions
-from catalog_ingest.provider import Entity
+from catalog_ingest.contracts.provider import Entity
+from catalog_ingest.engine.entity_preparation import entity_ref
+from catalog_ingest.engine.options import ProviderOptions
+from catalog_ingest.providers.openchoreo.entity_provider import OpenChoreoProvider
+from catalog_ingest.providers.openchoreo.payloads import Component, Organization, Project
+from catalog_ingest.providers.openchoreo.settings import OpenChoreoSettings
+from catalog_ingest.providers.openchoreo.translate import Translator, is_service
 from catalog_ingest.simulator.dataset import Dataset
 from tests.engine.helpers import PROVIDER, read_catalog, strip_stamps
 

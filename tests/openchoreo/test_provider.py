@@ -8,14 +8,14 @@ import orjson
 import pytest
 import structlog.testing
 
-from catalog_ingest.clock import ManualClock
-from catalog_ingest.openchoreo.provider import OpenChoreoProvider
-from catalog_ingest.openchoreo.walk import WalkCursor
-from catalog_ingest.outcome import TickAction
-from catalog_ingest.provider import BurstInfo, Gate, JSONValue, Page, Resolve
+from catalog_ingest.contracts.provider import BurstInfo, Gate, JSONValue, Page, Resolve
+from catalog_ingest.engine.clock import ManualClock
+from catalog_ingest.engine.outcome import TickAction
+from catalog_ingest.providers.openchoreo.entity_provider import OpenChoreoProvider
+from catalog_ingest.providers.openchoreo.walk import WalkCursor
 from catalog_ingest.simulator.spec import DatasetSpec
 from catalog_ingest.simulator.state import SimulatorConfig
-from models.repository import SqlRepository
+from models.sql_repository import SqlRepository
 from tests.engine.helpers import (
     PROVIDER,
     build_engine,

@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from catalog_ingest.entities import validate_entity
-from catalog_ingest.openchoreo.models import Component, Organization, Project
-from catalog_ingest.openchoreo.translate import (
+from catalog_ingest.engine.entity_preparation import validate_entity
+from catalog_ingest.providers.openchoreo.payloads import Component, Organization, Project
+from catalog_ingest.providers.openchoreo.translate import (
     Translator,
     api_name,
     backstage_component_type,

@@ -12,12 +12,12 @@ from collections.abc import Callable
 import orjson
 import pytest
 
-from catalog_ingest.openchoreo.errors import (
+from catalog_ingest.providers.openchoreo.errors import (
     ContinueTokenExpiredError,
     NotFoundError,
     UpstreamContractError,
 )
-from catalog_ingest.openchoreo.walk import Listing, Position, WalkCursor, step
+from catalog_ingest.providers.openchoreo.walk import Listing, Position, WalkCursor, step
 
 Tree = dict[str, dict[str, list[str]]]
 """org -> project -> component names."""

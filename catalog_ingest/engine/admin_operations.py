@@ -1,0 +1,77 @@
+"""Operator actions, as core functions: tasks, the CLI and the HTTP API only wrap these."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from catalog_ingest.contracts.states import NextAction, Status
+from catalog_ingest.contracts.storage import Ingestion, IngestionRepository, Mark
+
+
+@dataclass(frozen=True, slots=True)
+class AdminResult:
+    """What an admin action changed, in words an operator can read."""
+
+    provider: str
+    message: str
+    ingestion_id: str | None = None
+
+
+def _open(repository: IngestionRepository, provider: str, now: datetime) -> Ingestion:
+    return repository.get_open(provider) or repository.open_ingestion(provider, now)
+
+
+def trigger(repository: IngestionRepository, provider: str, now: datetime) -> AdminResult:
+    """Make the provider's next action due now (and un-pause it)."""
+    ingestion = _open(repository, provider, now)
+    if ingestion.next_action is NextAction.PAUSE:
+        repository.make_due(ingestion.id, now, NextAction.INGEST)
+        return AdminResult(provider, "unpaused: a pass starts on the next tick", ingestion.id)
+    repository.make_due(ingestion.id, now)
+    return AdminResult(provider, f"next action '{ingestion.next_action}' is due now", ingestion.id)
+
+
+def start(repository: IngestionRepository, provider: str, now: datetime) -> AdminResult:
+    """Begin a new pass now: cancel the running pass, or end the rest early."""
+    ingestion = _open(repository, provider, now)
+    if ingestion.next_action is NextAction.REST:
+        repository.make_due(ingestion.id, now)
+        return AdminResult(provider, "rest ends now; a new pass opens", ingestion.id)
+    untouched = ingestion.pages == 0 and ingestion.status is not Status.BURSTING
+    if ingestion.next_action is NextAction.PAUSE or (
+        untouched and ingestion.next_action is NextAction.INGEST
+    ):
+        repository.make_due(ingestion.id, now, NextAction.INGEST)
+        return AdminResult(provider, "a fresh pass starts on the next tick", ingestion.id)
+    repository.request_cancel(ingestion.id, now)
+    return AdminResult(provider, "the running pass is canceled; a new one opens", ingestion.id)
+
+
+def reset(repository: IngestionRepository, provider: str, now: datetime) -> AdminResult:
+    """Forget the provider's ingestion state (catalog entities stay) and start a fresh pass."""
+    purged = repository.purge_provider(provider)
+    opened = repository.open_ingestion(provider, now)
+    return AdminResult(provider, f"purged {purged} ingestion record(s); fresh pass", opened.id)
+
+
+def cleanup(
+    repository: IngestionRepository, providers: Iterable[str], now: datetime
+) -> list[AdminResult]:
+    """Purge every provider's ingestion state; leave each paused until triggered."""
+    paused = repository.purge_all_and_pause(providers, now)
+    return [
+        AdminResult(ingestion.provider_name, "purged; paused until triggered", ingestion.id)
+        for ingestion in paused
+    ]
+
+
+def marks(repository: IngestionRepository, provider: str) -> list[Mark]:
+    """The committed pages of the provider's current pass."""
+    ingestion = repository.get_open(provider)
+    return repository.list_marks(ingestion.id) if ingestion else []
+
+
+def clear_finished(repository: IngestionRepository, provider: str) -> AdminResult:
+    """Delete finished ingestions except the newest completed one."""
+    count = repository.clear_finished(provider)
+    return AdminResult(provider, f"deleted {count} finished ingestion record(s)")

@@ -1,0 +1,18 @@
+"""A provider together with the options and priority it is run with."""
+
+from dataclasses import dataclass, field
+
+from catalog_ingest.contracts.provider import Provider
+from catalog_ingest.engine.options import ProviderOptions
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderBinding:
+    provider: Provider
+    options: ProviderOptions = field(default_factory=ProviderOptions)
+    priority: int = 0
+    """Merge priority of this provider's entities against other sources of the same ref."""
+
+    @property
+    def name(self) -> str:
+        return self.provider.name

@@ -1,0 +1,57 @@
+"""Operator tasks on the ``admin`` queue: they change ingestion state, then enqueue a burst."""
+
+from typing import Any
+
+from celery import shared_task
+
+from catalog_ingest.engine import admin_operations
+from tasks.ingest import enqueue_burst
+from workers.context import get_context
+
+
+def _then_burst(result: admin_operations.AdminResult) -> dict[str, Any]:
+    return {
+        "provider": result.provider,
+        "message": result.message,
+        "burst_task_id": enqueue_burst(result.provider),
+    }
+
+
+@shared_task(name="ingest.trigger", ignore_result=True, acks_late=True)
+def trigger(provider: str) -> dict[str, Any]:
+    """Make the provider's next action due now (un-pausing it) and run it."""
+    runtime = get_context().runtime
+    runtime.engine.binding(provider)
+    return _then_burst(
+        admin_operations.trigger(runtime.repository, provider, runtime.engine.clock.now())
+    )
+
+
+@shared_task(name="ingest.start", ignore_result=True, acks_late=True)
+def start(provider: str) -> dict[str, Any]:
+    """Begin a new pass now: cancel the running one or end the rest."""
+    runtime = get_context().runtime
+    runtime.engine.binding(provider)
+    return _then_burst(
+        admin_operations.start(runtime.repository, provider, runtime.engine.clock.now())
+    )
+
+
+@shared_task(name="ingest.reset", ignore_result=True, acks_late=True)
+def reset(provider: str) -> dict[str, Any]:
+    """Forget the provider's ingestion state (catalog kept) and start a fresh pass."""
+    runtime = get_context().runtime
+    runtime.engine.binding(provider)
+    return _then_burst(
+        admin_operations.reset(runtime.repository, provider, runtime.engine.clock.now())
+    )
+
+
+@shared_task(name="ingest.cleanup", ignore_result=True, acks_late=True)
+def cleanup() -> list[dict[str, Any]]:
+    """Purge every provider's ingestion state; all stay paused until triggered."""
+    runtime = get_context().runtime
+    results = admin_operations.cleanup(
+        runtime.repository, list(runtime.engine.providers), runtime.engine.clock.now()
+    )
+    return [{"provider": r.provider, "message": r.message} for r in results]
