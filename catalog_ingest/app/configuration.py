@@ -42,6 +42,7 @@ ENV_OVERRIDES: Mapping[str, str] = {
     "database_url": "DATABASE_URL",
     "redis_url": "REDIS_URL",
     "log_level": "INGEST_LOG_LEVEL",
+    "log_format": "INGEST_LOG_FORMAT",
 }
 """AppConfig field -> environment variable whose (non-empty) value replaces the file's value."""
 
@@ -51,6 +52,7 @@ MASK = "***"
 
 ProviderType = Literal["synthetic", "openchoreo"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["console", "json"]
 ProviderName = Annotated[
     str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
 ]
@@ -218,6 +220,9 @@ class AppConfig(_Model):
     providers: list[ProviderConfig] = Field(default_factory=list)
     openchoreo: OpenChoreoBlock | None = None
     log_level: LogLevel = "INFO"
+    log_format: LogFormat = Field(
+        "console", description="console: one readable line per event; json: one JSON object."
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
