@@ -7,10 +7,10 @@ executed in a burst of catch-up work (the next fresh tick does the same job).
 
 from typing import Any
 
-from catalog_ingest.app.configuration import AppConfig
+from catalog_ingest.app.config.schema import AppConfig
 from catalog_ingest.engine.options import ProviderOptions
+from workers import task_names
 
-TICK_TASK = "ingest.tick"
 MIN_TICK_SECONDS = 5.0
 
 
@@ -25,9 +25,9 @@ def build_beat_schedule(config: AppConfig) -> dict[str, dict[str, Any]]:
     for provider in config.all_providers():
         interval = tick_interval(provider.options)
         schedule[f"tick {provider.name}"] = {
-            "task": TICK_TASK,
+            "task": task_names.TICK,
             "schedule": interval,
             "args": (provider.name,),
-            "options": {"expires": interval, "queue": "ingest"},
+            "options": {"expires": interval},
         }
     return schedule

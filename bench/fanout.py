@@ -39,7 +39,7 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 from bench.engine import DEFAULT_DATABASE_URL, scratch_database
-from catalog_ingest.app.configuration import load_config
+from catalog_ingest.app.config.loading import load_config
 from catalog_ingest.contracts.states import OPEN_TICKET
 from catalog_ingest.simulator.app import create_app as create_simulator
 from catalog_ingest.simulator.app import simulator_of
@@ -51,6 +51,7 @@ from catalog_ingest.simulator.state import Simulator, SimulatorConfig
 from migrations.runner import upgrade
 from models.database import create_database_engine
 from models.tables import ingestions
+from workers import task_names
 from workers.celery_app import create_app
 
 PROVIDER = "bench"
@@ -188,7 +189,7 @@ def run_scenario(
             while True:
                 now = time.monotonic()
                 if now >= next_tick:
-                    app.send_task("ingest.tick", args=(PROVIDER,))
+                    app.send_task(task_names.TICK, args=(PROVIDER,))
                     next_tick = now + 1.0
                 calls = simulator.stats.snapshot()["by_endpoint"].get("detail", 0)
                 if calls and first is None:

@@ -1,8 +1,8 @@
-"""Incremental catalog ingestion: the Celery-free domain core.
+"""Incremental catalog ingestion: the Celery-free core, grouped by role.
 
-The engine, provider contract, options, sweep guards and admin operations live here; storage is
-behind :mod:`catalog_ingest.contracts.storage` (implemented in the top-level ``models`` package) and
-distribution (Celery) lives in ``workers`` and ``tasks``.
+``contracts`` (protocols, records, states, errors) <- ``engine`` <- ``providers``,
+``coordination``, ``simulator`` (and the top-level ``models`` storage) <- ``app`` (composition
+root, configuration, demo). Celery lives in the top-level ``workers`` and ``tasks``.
 """
 
 __version__ = "0.1.0"

@@ -9,6 +9,7 @@ import typer
 from catalog_ingest.contracts.storage import IngestionRepository
 from catalog_ingest.engine import admin_operations
 from cli.common import ConfigOption, DatabaseOption, ProviderArgument, app, load, runtime_for, say
+from workers import task_names
 from workers.celery_app import create_app
 
 DirectOption = Annotated[
@@ -31,7 +32,7 @@ def enqueue(task: str, args: tuple[str, ...], config_path: ConfigOption) -> str:
     return str(result.id)
 
 
-def _admin_command(name: str, action: AdminAction, doc: str) -> None:
+def _admin_command(name: str, task: str, action: AdminAction, doc: str) -> None:
     def command(
         provider: ProviderArgument,
         direct: DirectOption = False,
@@ -42,8 +43,8 @@ def _admin_command(name: str, action: AdminAction, doc: str) -> None:
         try:
             runtime.engine.binding(provider)
             if not direct:
-                task_id = enqueue(f"ingest.{name}", (provider,), config)
-                typer.echo(f"ingest.{name}[{provider}] enqueued: task id {task_id}")
+                task_id = enqueue(task, (provider,), config)
+                typer.echo(f"{task}[{provider}] enqueued: task id {task_id}")
                 return
             result = action(runtime.repository, provider, runtime.engine.clock.now())
         finally:
@@ -55,11 +56,22 @@ def _admin_command(name: str, action: AdminAction, doc: str) -> None:
 
 
 _admin_command(
-    "trigger", admin_operations.trigger, "Make the provider's next action due now (unpauses)."
+    "trigger",
+    task_names.TRIGGER,
+    admin_operations.trigger,
+    "Make the provider's next action due now (unpauses).",
 )
-_admin_command("start", admin_operations.start, "Begin a new pass now (cancels a running one).")
 _admin_command(
-    "reset", admin_operations.reset, "Forget ingestion state (catalog kept); start fresh."
+    "start",
+    task_names.START,
+    admin_operations.start,
+    "Begin a new pass now (cancels a running one).",
+)
+_admin_command(
+    "reset",
+    task_names.RESET,
+    admin_operations.reset,
+    "Forget ingestion state (catalog kept); start fresh.",
 )
 
 
@@ -82,7 +94,8 @@ def cleanup(
 ) -> None:
     """Purge every provider's ingestion state and pause them until triggered."""
     if not direct:
-        typer.echo(f"ingest.cleanup enqueued: task id {enqueue('ingest.cleanup', (), config)}")
+        task_id = enqueue(task_names.CLEANUP, (), config)
+        typer.echo(f"{task_names.CLEANUP} enqueued: task id {task_id}")
         return
     runtime = runtime_for(config, database_url)
     try:

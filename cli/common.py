@@ -7,7 +7,8 @@ import typer
 from rich.console import Console
 
 from catalog_ingest.app.composition import Runtime, build_runtime
-from catalog_ingest.app.configuration import AppConfig, load_config
+from catalog_ingest.app.config.loading import load_config
+from catalog_ingest.app.config.schema import AppConfig
 from catalog_ingest.app.logging_setup import configure_logging
 from catalog_ingest.engine.redaction import Redactor
 
@@ -36,7 +37,7 @@ def load(path: Path | None, database_url: str | None = None) -> AppConfig:
     config = load_config(path)
     if database_url:
         config = config.model_copy(update={"database_url": database_url})
-    configure_logging(config.log_level, Redactor(config.secrets()))
+    configure_logging(config.log_level, Redactor(config.secrets()), config.log_format)
     return config
 
 

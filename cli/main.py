@@ -10,7 +10,8 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
-from catalog_ingest.app.configuration import ConfigError, check_config
+from catalog_ingest.app.config.loading import check_config
+from catalog_ingest.app.config.problems import ConfigError
 from catalog_ingest.app.demo import DemoSummary, Progress, demo_setup, run_demo
 from catalog_ingest.app.export import ExportFormat, write_entities
 from catalog_ingest.app.logging_setup import configure_logging

@@ -7,12 +7,13 @@ from celery import shared_task
 
 from catalog_ingest.engine.deferred_items import ChildStatus, resolve_child, wants_burst
 from tasks.ingest import enqueue_burst
+from workers import task_names
 from workers.context import get_context
 
 log = structlog.get_logger(__name__)
 
 
-@shared_task(name="ingest.detail", ignore_result=True, acks_late=True)
+@shared_task(name=task_names.DETAIL, ignore_result=True, acks_late=True)
 def detail(
     provider: str,
     ingestion_id: str,

@@ -8,6 +8,7 @@ from celery import shared_task
 
 from beat_schedule import tick_interval
 from catalog_ingest.engine.outcome import TickAction, TickOutcome
+from workers import task_names
 from workers.context import get_context
 
 log = structlog.get_logger(__name__)
@@ -43,7 +44,7 @@ def enqueue_burst(provider: str) -> str:
     return str(result.id)
 
 
-@shared_task(name="ingest.tick", ignore_result=True)
+@shared_task(name=task_names.TICK, ignore_result=True)
 def tick(provider: str) -> dict[str, Any]:
     """Beat's heartbeat per provider: enqueue a burst when the next action is due.
 
@@ -57,7 +58,7 @@ def tick(provider: str) -> dict[str, Any]:
     return {"provider": provider, "action": "enqueued burst", "task_id": enqueue_burst(provider)}
 
 
-@shared_task(name="ingest.burst", ignore_result=True, acks_late=True)
+@shared_task(name=task_names.BURST, ignore_result=True, acks_late=True)
 def burst(provider: str) -> dict[str, Any]:
     """Run the provider's next step under its lock; return at once when the lock is taken."""
     context = get_context()

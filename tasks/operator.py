@@ -6,6 +6,7 @@ from celery import shared_task
 
 from catalog_ingest.engine import admin_operations
 from tasks.ingest import enqueue_burst
+from workers import task_names
 from workers.context import get_context
 
 
@@ -17,7 +18,7 @@ def _then_burst(result: admin_operations.AdminResult) -> dict[str, Any]:
     }
 
 
-@shared_task(name="ingest.trigger", ignore_result=True, acks_late=True)
+@shared_task(name=task_names.TRIGGER, ignore_result=True, acks_late=True)
 def trigger(provider: str) -> dict[str, Any]:
     """Make the provider's next action due now (un-pausing it) and run it."""
     runtime = get_context().runtime
@@ -27,7 +28,7 @@ def trigger(provider: str) -> dict[str, Any]:
     )
 
 
-@shared_task(name="ingest.start", ignore_result=True, acks_late=True)
+@shared_task(name=task_names.START, ignore_result=True, acks_late=True)
 def start(provider: str) -> dict[str, Any]:
     """Begin a new pass now: cancel the running one or end the rest."""
     runtime = get_context().runtime
@@ -37,7 +38,7 @@ def start(provider: str) -> dict[str, Any]:
     )
 
 
-@shared_task(name="ingest.reset", ignore_result=True, acks_late=True)
+@shared_task(name=task_names.RESET, ignore_result=True, acks_late=True)
 def reset(provider: str) -> dict[str, Any]:
     """Forget the provider's ingestion state (catalog kept) and start a fresh pass."""
     runtime = get_context().runtime
@@ -47,7 +48,7 @@ def reset(provider: str) -> dict[str, Any]:
     )
 
 
-@shared_task(name="ingest.cleanup", ignore_result=True, acks_late=True)
+@shared_task(name=task_names.CLEANUP, ignore_result=True, acks_late=True)
 def cleanup() -> list[dict[str, Any]]:
     """Purge every provider's ingestion state; all stay paused until triggered."""
     runtime = get_context().runtime

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from catalog_ingest.engine.clock import ManualClock
 from models.sql_repository import SqlRepository
-from tests.databases import migrated_engine, scratch_postgres_database, truncate_all
+from tests.support.databases import migrated_engine, scratch_postgres_database, truncate_all
 
 
 @pytest.fixture(scope="session")

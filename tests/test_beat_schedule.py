@@ -1,7 +1,10 @@
 """Beat ticks each configured provider at its burst interval, with expiring ticks."""
 
-from beat_schedule import TICK_TASK, build_beat_schedule
-from catalog_ingest.app.configuration import AppConfig
+from beat_schedule import build_beat_schedule
+from catalog_ingest.app.config.schema import AppConfig
+from workers import task_names
+from workers.celery_app import create_app
+from workers.queues import ALL_QUEUES
 
 
 def test_one_expiring_tick_per_provider_at_its_burst_interval() -> None:
@@ -17,9 +20,22 @@ def test_one_expiring_tick_per_provider_at_its_burst_interval() -> None:
     schedule = build_beat_schedule(config)
     assert set(schedule) == {"tick a", "tick b", "tick openchoreo"}
     assert schedule["tick a"] == {
-        "task": TICK_TASK,
+        "task": task_names.TICK,
         "schedule": 45,
         "args": ("a",),
-        "options": {"expires": 45, "queue": "ingest"},
+        "options": {"expires": 45},
     }
     assert schedule["tick b"]["schedule"] == 30
+
+
+def test_every_task_the_workers_register_is_routed_to_one_of_their_queues() -> None:
+    app = create_app(AppConfig())
+    app.loader.import_default_modules()
+    registered = {name for name in app.tasks if name.startswith("ingest.")}
+    declared = {value for name, value in vars(task_names).items() if name.isupper()}
+    assert registered == declared
+    for name in registered:
+        assert app.amqp.router.route({}, name)["queue"].name in ALL_QUEUES
+    assert app.amqp.router.route({}, task_names.TICK)["queue"].name == "ingest"
+    assert app.amqp.router.route({}, task_names.DETAIL)["queue"].name == "details"
+    assert app.amqp.router.route({}, task_names.CLEANUP)["queue"].name == "admin"

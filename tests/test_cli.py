@@ -11,10 +11,10 @@ from catalog_ingest.app.demo import mutate
 from catalog_ingest.engine.entity_preparation import entity_ref
 from catalog_ingest.simulator.dataset import Dataset
 from catalog_ingest.simulator.spec import DatasetSpec
-from tests.cli import run_ingest
-from tests.databases import scratch_postgres_database
-from tests.engine.helpers import strip_stamps
-from tests.openchoreo.support import expected_catalog
+from tests.support.cli_runner import run_ingest
+from tests.support.databases import scratch_postgres_database
+from tests.support.engine_harness import strip_stamps
+from tests.support.openchoreo_catalog import expected_catalog
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -32,6 +32,29 @@ def test_check_config_prints_one_line_per_problem_and_exits_2() -> None:
     assert len(lines) >= 3
     assert any(line.startswith("providers[0].options.burstLength: 301") for line in lines)
     assert "Traceback" not in result.stderr
+
+
+def test_check_config_prints_one_line_per_bad_synthetic_setting_and_exits_2(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "synthetic.yaml"
+    path.write_text(
+        "providers:\n"
+        "  - {name: synth, type: synthetic, settings: {entities: -5, colour: red}}\n"
+        "worker: {detailsPerTaks: 3}\n"
+    )
+
+    result = run_ingest("check-config", str(path))
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "providers[0].settings.entities: -5 - Input should be greater than or equal to 0",
+        "providers[0].settings.colour: 'red' - unknown key; allowed: entities, pageSize, "
+        "pageDelayMs, seed, bodyBytes, namespace",
+        "worker.detailsPerTaks: 3 - unknown key (did you mean 'detailsPerTask'?); allowed: "
+        "brokerUrl, timeLimitMargin, visibilityTimeout, detailTimeLimit, detailsPerTask, "
+        "requestSlotLease",
+    ]
 
 
 def test_check_config_reports_a_missing_file_in_one_line() -> None:

@@ -6,17 +6,15 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from catalog_ingest.app.configuration import (
+from catalog_ingest.app.config.env_expansion import expand_env
+from catalog_ingest.app.config.loading import check_config, load_config
+from catalog_ingest.app.config.problems import ConfigError, ConfigProblem
+from catalog_ingest.app.config.schema import (
     DEFAULT_DATABASE_URL,
     DEFAULT_REDIS_URL,
     AppConfig,
-    ConfigError,
-    ConfigProblem,
     OpenChoreoBlock,
     ProviderConfig,
-    check_config,
-    expand_env,
-    load_config,
 )
 from catalog_ingest.contracts.errors import UnknownProviderError, UserError
 from catalog_ingest.engine.options import ProviderOptions
@@ -591,26 +589,30 @@ def test_a_password_in_a_url_is_masked_when_the_url_is_shown(tmp_path: Path) -> 
 
 
 def test_secrets_lists_every_configured_secret_once(tmp_path: Path) -> None:
+    """Provider settings are validated (no free-form keys): what a secret-looking key holds at
+    any depth is the redaction module's test (test_redaction.py)."""
     text = """\
         database_url: postgresql://ingest:db-pw@db/ingest
+        redis_url: redis://:redis-pw@redis:6379/0
         providers:
           - name: a
-            type: synthetic
-            settings:
-              api_token: tok-a
-              client_secret: sec-a
-              nested: {adminPassword: 1234}
-              empty_password: ''
-              seed: 1
+            type: openchoreo
+            settings: {baseUrl: 'https://oc.example', token: tok-a}
           - name: b
+            type: openchoreo
+            settings: {baseUrl: 'https://user:url-pw@oc.example', token: tok-a}
+          - name: c
             type: synthetic
-            settings: {token: tok-a}
+            settings: {seed: 1}
         openchoreo: {baseUrl: 'https://oc.example', token: oc-token}
+        worker: {brokerUrl: 'redis://:broker-pw@broker:6379/1'}
         """
 
     config = load_config(write(tmp_path, text), NO_ENV)
 
-    assert sorted(config.secrets()) == sorted(["oc-token", "tok-a", "sec-a", "1234", "db-pw"])
+    assert sorted(config.secrets()) == sorted(
+        ["oc-token", "tok-a", "url-pw", "db-pw", "redis-pw", "broker-pw"]
+    )
 
 
 def test_a_configuration_without_secrets_has_none() -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 
 from migrations.runner import current_revision, head_revision, upgrade
 from models.database import create_database_engine
-from tests.databases import scratch_postgres_database
+from tests.support.databases import scratch_postgres_database
 
 EXPECTED_TABLES = {
     "ingestions",

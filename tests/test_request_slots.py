@@ -16,7 +16,7 @@ from catalog_ingest.contracts.request_slots import SlotTimeoutError
 from catalog_ingest.coordination.local_slots import LocalRequestSlots
 from catalog_ingest.coordination.redis_slots import RedisRequestSlots
 from tests.celery.conftest import _redis_indexes
-from tests.celery.support import fresh_redis_url
+from tests.support.celery_deployment import fresh_redis_url
 
 CALL = 0.02
 """Seconds one simulated call takes."""

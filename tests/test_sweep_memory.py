@@ -1,9 +1,9 @@
 """The sweep's memory does not grow with the number of entities it removes.
 
-Each size runs in a process of its own (``tests/memory_probe.py``), on its own scratch database,
-so that the resident set size says something about that run alone. The probe ingests N small
-entities, removes every other one upstream, and reports the RSS growth during the second pass,
-whose sweep deletes N/2 entities.
+Each size runs in a process of its own (``tests/support/memory_probe.py``), on its own scratch
+database, so that the resident set size says something about that run alone. The probe ingests
+N small entities, removes every other one upstream, and reports the RSS growth during the second
+pass, whose sweep deletes N/2 entities.
 
 Bounds, from measurements on a 2-core machine (PostgreSQL 15, Python 3.11): the second pass grew
 the RSS by 0.5-0.7 MB at N=20,000 and by 2.0-2.6 MB at N=200,000. A sweep that kept the refs it
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import scratch_postgres_database
+from tests.support.databases import scratch_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 LARGE = 200_000
@@ -37,7 +37,7 @@ PROBE_TIMEOUT_SECONDS = 420
 
 def run_probe(entities: int) -> dict[str, int]:
     with scratch_postgres_database("ingest_memory") as url:
-        command = [sys.executable, "-m", "tests.memory_probe"]
+        command = [sys.executable, "-m", "tests.support.memory_probe"]
         command += ["--database-url", url, "--entities", str(entities)]
         completed = subprocess.run(
             command,

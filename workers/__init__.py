@@ -22,7 +22,7 @@ def _create_app_or_exit() -> Any:
     """Build the app; a configuration mistake is one line per problem and exit 2, no traceback."""
     import sys  # noqa: PLC0415 - deferred with the rest
 
-    from catalog_ingest.app.configuration import ConfigError  # noqa: PLC0415
+    from catalog_ingest.app.config.problems import ConfigError  # noqa: PLC0415
     from workers.celery_app import create_app  # noqa: PLC0415
 
     try:

@@ -5,9 +5,11 @@ from typing import Any
 from celery import Celery
 
 from beat_schedule import build_beat_schedule
-from catalog_ingest.app.configuration import AppConfig, load_config
+from catalog_ingest.app.config.loading import load_config
+from catalog_ingest.app.config.schema import AppConfig
+from workers import signals, task_names
 from workers.limits import BurstLimits, DetailLimits, check_visibility_timeout
-from workers.queues import BURST_TASK, DETAIL_TASK, INGEST_QUEUE, TASK_QUEUES, TASK_ROUTES
+from workers.queues import INGEST_QUEUE, TASK_QUEUES, TASK_ROUTES
 from workers.settings import WorkerSettings
 
 TASK_MODULES = ("tasks.ingest", "tasks.details", "tasks.operator")
@@ -58,10 +60,10 @@ def default_time_limits(
     longest provider's: a hanging page is still cut short, and the lock, renewed while the
     task lives, still expires one TTL after a killed worker.
     """
-    defaults = {DETAIL_TASK: {"soft_time_limit": detail.soft, "time_limit": detail.hard}}
+    defaults = {task_names.DETAIL: {"soft_time_limit": detail.soft, "time_limit": detail.hard}}
     if limits:
         longest = max(limits, key=lambda limit: limit.hard)
-        defaults[BURST_TASK] = {"soft_time_limit": longest.soft, "time_limit": longest.hard}
+        defaults[task_names.BURST] = {"soft_time_limit": longest.soft, "time_limit": longest.hard}
     return defaults
 
 
@@ -71,6 +73,7 @@ def create_app(
     """A configured Celery app; ``overrides`` win (the embedded mode's in-memory broker)."""
     config = config or load_config()
     settings = settings or WorkerSettings()
+    signals.connect()
     app = Celery("catalog_ingest")
     app.conf.update({**celery_settings(config, settings), **overrides})
     return app

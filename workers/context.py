@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 import redis
 
 from catalog_ingest.app.composition import Runtime, build_runtime
-from catalog_ingest.app.configuration import AppConfig, load_config
+from catalog_ingest.app.config.loading import load_config
+from catalog_ingest.app.config.schema import AppConfig
 from catalog_ingest.app.logging_setup import configure_logging
 from catalog_ingest.contracts.provider import Resolve
 from catalog_ingest.contracts.request_slots import RequestSlots
 from catalog_ingest.coordination.local_slots import LocalRequestSlots
 from catalog_ingest.coordination.redis_slots import RedisRequestSlots
 from catalog_ingest.engine.deferred_items import open_resolver
+from catalog_ingest.engine.redaction import Redactor
 from workers.dispatch import CeleryDispatcher
 from workers.limits import BurstLimits, DetailLimits
 from workers.settings import WorkerSettings
@@ -89,7 +91,7 @@ class _Slot:
 def build_context(config: AppConfig | None = None) -> WorkerContext:
     """A worker process's context: the runtime wired with the Celery dispatcher."""
     config = config or load_config()
-    configure_logging(config.log_level)
+    configure_logging(config.log_level, Redactor(config.secrets()), config.log_format)
     settings = WorkerSettings()
     limits = DetailLimits.for_settings(settings.detail_time_limit, settings.time_limit_margin)
     dispatcher = CeleryDispatcher(limits, settings.details_per_task)

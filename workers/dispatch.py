@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from celery import current_app
 
 from catalog_ingest.contracts.storage import DeferredItem
+from workers import task_names
 from workers.limits import DetailLimits
-
-DETAIL_TASK = "ingest.detail"
 
 
 def group_labels(items: Sequence[DeferredItem]) -> dict[str, str | list[str]]:
@@ -49,7 +48,7 @@ class CeleryDispatcher:
             for start in range(0, len(items), self._per_task):
                 group = items[start : start + self._per_task]
                 app.send_task(
-                    DETAIL_TASK,
+                    task_names.DETAIL,
                     args=(provider, ingestion_id, mark_id, dispatch, [i.key for i in group]),
                     kwargs=group_labels(group),
                     soft_time_limit=self._limits.soft,

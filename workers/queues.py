@@ -1,6 +1,12 @@
-"""Queues and routing: ticks and bursts, detail fetches, and operator tasks apart."""
+"""Queues and routing, declared once: ticks and bursts, detail fetches and operator tasks apart.
+
+Beat, the command line and the engine's dispatcher send tasks by name only; the app's
+``task_routes`` (built from :data:`QUEUE_OF`) put each on its queue.
+"""
 
 from kombu.entity import Queue
+
+from workers import task_names
 
 INGEST_QUEUE = "ingest"
 DETAILS_QUEUE = "details"
@@ -9,15 +15,15 @@ ALL_QUEUES = (INGEST_QUEUE, DETAILS_QUEUE, ADMIN_QUEUE)
 
 TASK_QUEUES = tuple(Queue(name) for name in ALL_QUEUES)
 
-BURST_TASK = "ingest.burst"
-DETAIL_TASK = "ingest.detail"
-
-TASK_ROUTES = {
-    "ingest.tick": {"queue": INGEST_QUEUE},
-    BURST_TASK: {"queue": INGEST_QUEUE},
-    DETAIL_TASK: {"queue": DETAILS_QUEUE},
-    "ingest.trigger": {"queue": ADMIN_QUEUE},
-    "ingest.start": {"queue": ADMIN_QUEUE},
-    "ingest.reset": {"queue": ADMIN_QUEUE},
-    "ingest.cleanup": {"queue": ADMIN_QUEUE},
+QUEUE_OF = {
+    task_names.TICK: INGEST_QUEUE,
+    task_names.BURST: INGEST_QUEUE,
+    task_names.DETAIL: DETAILS_QUEUE,
+    task_names.TRIGGER: ADMIN_QUEUE,
+    task_names.START: ADMIN_QUEUE,
+    task_names.RESET: ADMIN_QUEUE,
+    task_names.CLEANUP: ADMIN_QUEUE,
 }
+"""Task name -> queue."""
+
+TASK_ROUTES = {name: {"queue": queue} for name, queue in QUEUE_OF.items()}

@@ -1,35 +1,22 @@
-"""Worker-process settings (pydantic-settings), on top of the application config file."""
+"""Worker-process settings (pydantic-settings), from the same sources as the application config.
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+Highest priority first: init kwargs, the environment (``INGEST_<NAME>``, e.g.
+``INGEST_DETAILS_PER_TASK``; an empty variable overrides nothing), then the ``worker:`` section
+of the config file (``INGEST_CONFIG``), in snake_case or camelCase. The keys and their bounds are
+defined once, in :class:`~catalog_ingest.app.config.schema.WorkerFields`, which also validates
+the section when the application config is loaded (``ingest check-config``).
+"""
+
+from typing import ClassVar
+
+from pydantic_settings import SettingsConfigDict
+
+from catalog_ingest.app.config.loading import ConfigFileSettings
+from catalog_ingest.app.config.schema import WorkerFields
 
 
-class WorkerSettings(BaseSettings):
-    """Celery-side knobs; environment variables ``INGEST_<NAME>``."""
+class WorkerSettings(ConfigFileSettings, WorkerFields):
+    """Celery-side knobs: ``broker_url``, time limits, detail grouping, request-slot lease."""
 
-    model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore")
-
-    broker_url: str | None = Field(
-        None, description="Celery broker; defaults to the config's redis_url."
-    )
-    time_limit_margin: float = Field(
-        15.0, ge=1, le=600, description="Seconds between burst length, soft, hard limit, lock TTL."
-    )
-    visibility_timeout: int = Field(
-        3600, ge=60, description="Redis transport: seconds before an unacked task is redelivered."
-    )
-    detail_time_limit: float = Field(
-        900,
-        ge=30,
-        le=3000,
-        description="Seconds a detail task may take (slot waits and retries included).",
-    )
-    details_per_task: int = Field(
-        10, ge=1, le=100, description="Deferred items (detail calls) per child task."
-    )
-    request_slot_lease: float = Field(
-        120,
-        ge=5,
-        le=3600,
-        description="Seconds after which a request slot of a dead holder frees itself.",
-    )
+    model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore", env_ignore_empty=True)
+    config_section: ClassVar[str | None] = "worker"

@@ -11,7 +11,8 @@ from typing import Any
 import redis
 from sqlalchemy import Engine as Database
 
-from catalog_ingest.app.configuration import AppConfig, ConfigError, ConfigProblem, ProviderConfig
+from catalog_ingest.app.config.problems import ConfigError, ConfigProblem
+from catalog_ingest.app.config.schema import AppConfig, ProviderConfig
 from catalog_ingest.contracts.locking import ProviderLock
 from catalog_ingest.contracts.provider import Provider
 from catalog_ingest.coordination.local_slots import LocalRequestSlots
@@ -23,7 +24,7 @@ from catalog_ingest.engine.redaction import Redactor
 from catalog_ingest.engine.state_table import Engine
 from catalog_ingest.providers.openchoreo.entity_provider import OpenChoreoProvider
 from catalog_ingest.providers.openchoreo.settings import OpenChoreoSettings
-from catalog_ingest.providers.synthetic import SyntheticProvider, SyntheticSource
+from catalog_ingest.providers.synthetic import SyntheticProvider, SyntheticSettings
 from migrations.runner import upgrade
 from models.database import create_database_engine
 from models.sql_repository import SqlRepository
@@ -32,29 +33,14 @@ ProviderFactory = Callable[[ProviderConfig], Provider]
 
 
 def _synthetic(config: ProviderConfig) -> Provider:
-    settings = dict(config.settings)
-    page_size = int(settings.pop("page_size", config.options.chunk_size))
-    page_delay = float(settings.pop("page_delay_ms", 0)) / 1000
-    allowed = {"entities", "seed", "body_bytes", "namespace"}
-    unknown = set(settings) - allowed
-    listed = ", ".join(sorted(allowed | {"page_size", "page_delay_ms"}))
-    if unknown:
-        raise ConfigError(
-            [
-                ConfigProblem(
-                    f"providers.{config.name}.settings",
-                    ", ".join(sorted(unknown)),
-                    f"unknown synthetic setting(s); allowed: {listed}",
-                )
-            ]
-        )
-    source = SyntheticSource(
-        size=int(settings.get("entities", 1000)),
-        seed=int(settings.get("seed", 1)),
-        body_bytes=int(settings.get("body_bytes", 1500)),
-        namespace=str(settings.get("namespace", "default")),
+    """Settings were validated with the configuration (``ProviderConfig``)."""
+    settings = SyntheticSettings.model_validate(config.settings)
+    return SyntheticProvider(
+        config.name,
+        settings.source(),
+        page_size=settings.page_size or config.options.chunk_size,
+        page_delay=settings.page_delay_ms / 1000,
     )
-    return SyntheticProvider(config.name, source, page_size=page_size, page_delay=page_delay)
 
 
 def _openchoreo(config: ProviderConfig) -> Provider:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from catalog_ingest.app.composition import Runtime, build_runtime
-from catalog_ingest.app.configuration import AppConfig
+from catalog_ingest.app.config.schema import AppConfig
 from catalog_ingest.coordination.local_lock import InProcessProviderLock
 from catalog_ingest.engine import admin_operations
 from catalog_ingest.engine.binding import ProviderBinding

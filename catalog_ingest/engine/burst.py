@@ -5,13 +5,13 @@ from dataclasses import dataclass
 from functools import partial
 
 import orjson
-import structlog
 
 from catalog_ingest.contracts.errors import ContractViolationError
 from catalog_ingest.contracts.locking import Lease, ensure_held
 from catalog_ingest.contracts.provider import BurstInfo, DeferringProvider, JSONValue, Page
 from catalog_ingest.contracts.request_slots import SlotsFactory
 from catalog_ingest.contracts.storage import Ingestion, IngestionRepository, PageWrite
+from catalog_ingest.engine import event_log
 from catalog_ingest.engine.binding import ProviderBinding
 from catalog_ingest.engine.clock import Clock
 from catalog_ingest.engine.deferred_items import Dispatcher, as_items, deferring, resolve_inline
@@ -19,7 +19,7 @@ from catalog_ingest.engine.entity_preparation import PreparedPage, prepare_page
 from catalog_ingest.engine.read_ahead import ReadAhead
 from catalog_ingest.engine.reporting import log_rejections, report_clashes
 
-log = structlog.get_logger(__name__)
+log = event_log.get_logger(__name__)
 
 StopCheck = Callable[[], bool]
 

@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-import structlog
-
 from catalog_ingest.contracts.errors import ContractViolationError
 from catalog_ingest.contracts.provider import Deferred, DeferringProvider, Entity, Resolve
 from catalog_ingest.contracts.request_slots import RequestSlots, SlotsFactory
@@ -36,12 +34,13 @@ from catalog_ingest.contracts.storage import (
     PageResult,
     PageWrite,
 )
+from catalog_ingest.engine import event_log
 from catalog_ingest.engine.binding import ProviderBinding
 from catalog_ingest.engine.clock import Clock
 from catalog_ingest.engine.entity_preparation import prepare_page
 from catalog_ingest.engine.reporting import log_rejections, report_clashes
 
-log = structlog.get_logger(__name__)
+log = event_log.get_logger(__name__)
 
 SLOT_WAIT = 600.0
 """Seconds a resolver may wait for a request slot before its call fails."""

@@ -7,15 +7,14 @@ them; removed refs leave the catalog at once.
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
-
 from catalog_ingest.contracts.provider import Delta, EventHandler
 from catalog_ingest.contracts.storage import IngestionRepository
+from catalog_ingest.engine import event_log
 from catalog_ingest.engine.binding import ProviderBinding
 from catalog_ingest.engine.clock import Clock
 from catalog_ingest.engine.entity_preparation import prepare_page
 
-log = structlog.get_logger(__name__)
+log = event_log.get_logger(__name__)
 
 
 def apply_event(

@@ -16,11 +16,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
-import structlog
-
 from catalog_ingest.contracts.provider import JSONValue
+from catalog_ingest.engine import event_log
 
-log = structlog.get_logger(__name__)
+log = event_log.get_logger(__name__)
 
 T = TypeVar("T")
 

@@ -3,14 +3,13 @@
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
-
 from catalog_ingest.contracts.provider import OriginDescriber
 from catalog_ingest.contracts.storage import PageResult
+from catalog_ingest.engine import event_log
 from catalog_ingest.engine.binding import ProviderBinding
 from catalog_ingest.engine.entity_preparation import PreparedPage
 
-log = structlog.get_logger(__name__)
+log = event_log.get_logger(__name__)
 
 Clash = tuple[str, Mapping[str, Any] | None, Mapping[str, Any]]
 """A ref emitted twice in one pass: the ref, the body kept (if known) and the body dropped."""

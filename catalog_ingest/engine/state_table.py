@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-import structlog
-
 from catalog_ingest.contracts.errors import UnknownProviderError
 from catalog_ingest.contracts.locking import Lease, LockLostError, ensure_held
 from catalog_ingest.contracts.provider import DeferringProvider
@@ -32,6 +30,7 @@ from catalog_ingest.contracts.storage import (
     IngestionRepository,
     StopRequestedError,
 )
+from catalog_ingest.engine import event_log
 from catalog_ingest.engine.binding import ProviderBinding
 from catalog_ingest.engine.burst import BurstProgress, BurstScope, StopCheck, run_burst
 from catalog_ingest.engine.clock import Clock, SystemClock
@@ -40,7 +39,7 @@ from catalog_ingest.engine.outcome import TickAction, TickOutcome
 from catalog_ingest.engine.redaction import Redactor
 from catalog_ingest.engine.stale_sweep import sweep
 
-log = structlog.get_logger(__name__)
+log = event_log.get_logger(__name__)
 
 LISTING_DONE = (Phase.AWAITING_DETAILS, Phase.SWEEPING)
 """Phases after the last listing page: a burst only settles pending pages and sweeps."""

@@ -12,6 +12,9 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
 from catalog_ingest.contracts.provider import BurstInfo, Entity, JSONValue, Page
 from catalog_ingest.engine.entity_preparation import entity_ref
 
@@ -125,3 +128,37 @@ class SyntheticProvider:
         entities, next_index = context.page(start, self.page_size)
         done = next_index >= context.size
         return Page(done=done, entities=entities, cursor=None if done else {"next": next_index})
+
+
+class SyntheticSettings(BaseModel):
+    """Settings of a synthetic provider (``providers[].settings`` with ``type: synthetic``)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+    entities: int = Field(1000, ge=0, le=100_000_000, description="Entities at the start.")
+    page_size: int | None = Field(
+        None, ge=1, le=10_000, description="Entities per page; default: the chunk_size option."
+    )
+    page_delay_ms: float = Field(
+        0, ge=0, le=600_000, description="How long each page takes, as a slow upstream would."
+    )
+    seed: int = Field(1, ge=0, description="Part of every name: sources of other seeds differ.")
+    body_bytes: int = Field(1500, ge=0, le=1_000_000, description="Approximate entity size.")
+    namespace: str = Field(
+        "default",
+        min_length=1,
+        max_length=63,
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        description="metadata.namespace of every entity.",
+    )
+
+    def source(self) -> SyntheticSource:
+        """A fresh source of these settings."""
+        return SyntheticSource(
+            size=self.entities,
+            seed=self.seed,
+            body_bytes=self.body_bytes,
+            namespace=self.namespace,
+        )

@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from catalog_ingest.simulator.api_errors import ApiError, invalid_limit, json_response
 from catalog_ingest.simulator.dataset import NotFoundError, Path
-from catalog_ingest.simulator.errors import ApiError, invalid_limit, json_response
 from catalog_ingest.simulator.faults import Endpoint, FaultPlan
 from catalog_ingest.simulator.state import Simulator
 

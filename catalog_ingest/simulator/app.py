@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from catalog_ingest.simulator.api import api_routes
+from catalog_ingest.simulator.api_errors import ApiError
 from catalog_ingest.simulator.control import control_routes
 from catalog_ingest.simulator.dataset import Dataset
-from catalog_ingest.simulator.errors import ApiError
 from catalog_ingest.simulator.state import Simulator, SimulatorConfig
 
 ROUTE_ERRORS = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from catalog_ingest.simulator.errors import ApiError, json_response
+from catalog_ingest.simulator.api_errors import ApiError, json_response
 from catalog_ingest.simulator.faults import FaultSettings
 from catalog_ingest.simulator.spec import Level
 from catalog_ingest.simulator.state import Simulator

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog_ingest.simulator.errors import (
+from catalog_ingest.simulator.api_errors import (
     ApiError,
     rate_limited,
     token_expired,

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from catalog_ingest.simulator.api_errors import unauthorized
 from catalog_ingest.simulator.dataset import Dataset
-from catalog_ingest.simulator.errors import unauthorized
 from catalog_ingest.simulator.faults import FaultInjector, FaultSettings
 from catalog_ingest.simulator.stats import RequestStats
 from catalog_ingest.simulator.tokens import ContinueTokens

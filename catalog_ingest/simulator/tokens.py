@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from catalog_ingest.simulator.errors import invalid_token, token_expired
+from catalog_ingest.simulator.api_errors import invalid_token, token_expired
 
 
 @dataclass(frozen=True)

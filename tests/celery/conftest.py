@@ -8,8 +8,8 @@ import pytest
 import redis
 from sqlalchemy import Engine
 
-from tests.celery.support import fresh_redis_url
-from tests.databases import migrated_engine, scratch_postgres_database
+from tests.support.celery_deployment import fresh_redis_url
+from tests.support.databases import migrated_engine, scratch_postgres_database
 
 _redis_indexes = itertools.cycle(range(1, 16))
 _offset = os.getpid() % 15

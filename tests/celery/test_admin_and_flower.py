@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import Engine, select
 
 from models.tables import bursts
-from tests.celery.flower_support import (
+from tests.support.celery_deployment import Deployment, deployment, wait_for
+from tests.support.operator_commands import (
     FLOWER_AUTH,
     FLOWER_AUTH_ENV,
     FLOWER_PASSWORD,
@@ -41,7 +42,6 @@ from tests.celery.flower_support import (
     where,
     worker_log,
 )
-from tests.celery.support import Deployment, deployment, wait_for
 
 SLOW_PAGE_SIZE = 10
 SLOW = {

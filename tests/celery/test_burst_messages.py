@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from tests.celery.support import deployment, wait_for
+from tests.support.celery_deployment import deployment, wait_for
 from workers.context import build_context, install
 
 OPTIONS = {"burst_length": 4, "burst_interval": 5}

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, select
 
 from catalog_ingest.providers.synthetic import SyntheticSource
 from models.tables import mark_entities
-from tests.celery.support import deployment, wait_for
+from tests.support.celery_deployment import deployment, wait_for
 
 ENTITIES, PAGE = 3000, 100
 PROVIDER = {

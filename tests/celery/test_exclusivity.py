@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from catalog_ingest.providers.synthetic import SyntheticSource
-from tests.celery.support import deployment
+from tests.support.celery_deployment import deployment
 
 PROVIDER = {
     "name": "synth",

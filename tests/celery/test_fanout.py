@@ -16,16 +16,16 @@ from catalog_ingest.simulator.faults import FaultSettings
 from catalog_ingest.simulator.spec import DatasetSpec
 from catalog_ingest.simulator.state import SimulatorConfig
 from models.tables import marks
-from tests.celery.flower_support import (
+from tests.support.celery_deployment import Deployment, deployment, wait_for
+from tests.support.cli_runner import run_ingest
+from tests.support.openchoreo_catalog import OWNER, expected_catalog, stored_catalog
+from tests.support.operator_commands import (
     FLOWER_AUTH,
     FLOWER_AUTH_ENV,
     FlowerProcess,
     wait_for_live_events,
 )
-from tests.celery.support import Deployment, deployment, wait_for
-from tests.cli import run_ingest
-from tests.openchoreo.support import OWNER, expected_catalog, stored_catalog
-from tests.simulator.harness import Running, running
+from tests.support.simulator_harness import Running, running
 
 T = TypeVar("T")
 PROVIDER = "oc"

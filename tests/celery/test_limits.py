@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from catalog_ingest.app.configuration import AppConfig
+from catalog_ingest.app.config.schema import AppConfig
 from catalog_ingest.engine.options import ProviderOptions
 from workers.celery_app import create_app
 from workers.limits import BurstLimits, DetailLimits, check_visibility_timeout

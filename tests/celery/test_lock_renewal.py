@@ -25,7 +25,7 @@ from catalog_ingest.engine.outcome import TickAction
 from catalog_ingest.engine.state_table import Engine as IngestEngine
 from catalog_ingest.providers.synthetic import SyntheticProvider, SyntheticSource
 from models.sql_repository import SqlRepository
-from tests.celery.support import DeploymentReader, wait_for
+from tests.support.celery_deployment import DeploymentReader, wait_for
 
 NAME = "synth"
 KEY = keys.provider_lock(NAME)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from tests.celery.flower_support import (
+from tests.support.celery_deployment import Deployment, deployment
+from tests.support.operator_commands import (
     FLOWER_AUTH,
     FLOWER_AUTH_ENV,
     FLOWER_USER,
@@ -25,8 +26,7 @@ from tests.celery.flower_support import (
     running_flower,
     worker_log,
 )
-from tests.celery.support import Deployment, deployment
-from tests.readme import readme_command, substituted
+from tests.support.readme_commands import readme_command, substituted
 
 
 def readme_flower_post(
@@ -66,7 +66,7 @@ def test_the_readmes_flower_post_starts_a_new_pass_with_basic_auth_and_gets_401_
             received = [
                 line
                 for line in worker_log(deployed).splitlines()
-                if "Task ingest.start[" in line and line.endswith("received")
+                if "Task ingest.start[" in line and "] received" in line
             ]
             assert len(received) == 1, f"a refused POST enqueued a task too: {received}"
             assert task_id in received[0]

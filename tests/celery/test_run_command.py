@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from catalog_ingest.providers.synthetic import SyntheticSource
-from tests.celery.flower_support import command_env, ingest_command
-from tests.celery.support import Deployment, deployment, wait_for
+from tests.support.celery_deployment import Deployment, deployment, wait_for
+from tests.support.operator_commands import command_env, ingest_command
 
 PROVIDER = {
     "name": "synth",

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from catalog_ingest.providers.synthetic import SyntheticSource
-from tests.celery.support import deployment, wait_for
+from tests.support.celery_deployment import deployment, wait_for
 
 PROVIDER = {
     "name": "synth",

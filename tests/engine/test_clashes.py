@@ -11,14 +11,12 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import pytest
-import structlog
-import structlog.testing
 
 from catalog_ingest.contracts.provider import BurstInfo, Delta, Entity, EventResult, JSONValue, Page
 from catalog_ingest.engine.clock import ManualClock
 from catalog_ingest.engine.event_deltas import apply_event
 from models.sql_repository import SqlRepository
-from tests.engine.helpers import (
+from tests.support.engine_harness import (
     PROVIDER,
     build_engine,
     complete_pass,
@@ -26,6 +24,7 @@ from tests.engine.helpers import (
     read_catalog,
     read_marked_refs,
 )
+from tests.support.log_capture import captured_events
 
 TOPIC = "upsert"
 
@@ -82,7 +81,7 @@ def test_a_ref_emitted_by_two_pages_keeps_the_first_and_counts_the_clash(
         ]
     )
     engine = build_engine(repository, clock, provider)
-    with structlog.testing.capture_logs() as logs:
+    with captured_events() as logs:
         outcome = complete_pass(engine, clock)
 
     catalog = read_catalog(repository.engine)
@@ -108,7 +107,7 @@ def test_a_ref_repeated_within_one_page_keeps_the_first_and_counts_the_clash(
 ) -> None:
     provider = PagedProvider([[component("web", "org-a/web"), component("web", "org-b/web")]])
     engine = build_engine(repository, clock, provider)
-    with structlog.testing.capture_logs() as logs:
+    with captured_events() as logs:
         outcome = complete_pass(engine, clock)
 
     assert {ref: origin(b) for ref, b in read_catalog(repository.engine).items()} == {

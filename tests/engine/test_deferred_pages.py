@@ -27,7 +27,7 @@ from catalog_ingest.engine.deferred_items import ChildStatus, finalize, open_res
 from catalog_ingest.engine.outcome import TickAction
 from catalog_ingest.engine.state_table import Engine
 from models.sql_repository import SqlRepository
-from tests.engine.helpers import (
+from tests.support.engine_harness import (
     PROVIDER,
     complete_pass,
     options,

@@ -14,7 +14,7 @@ from catalog_ingest.engine.outcome import TickAction
 from catalog_ingest.engine.read_ahead import ReadAhead
 from catalog_ingest.providers.synthetic import SyntheticSource
 from models.sql_repository import SqlRepository
-from tests.engine.helpers import (
+from tests.support.engine_harness import (
     PROVIDER,
     ScriptedProvider,
     build_engine,

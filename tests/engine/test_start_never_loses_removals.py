@@ -17,7 +17,7 @@ from catalog_ingest.engine.outcome import TickAction
 from catalog_ingest.engine.state_table import Engine
 from catalog_ingest.providers.synthetic import SyntheticSource
 from models.sql_repository import SqlRepository
-from tests.engine.helpers import (
+from tests.support.engine_harness import (
     PROVIDER,
     ScriptedProvider,
     build_engine,

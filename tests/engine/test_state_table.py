@@ -18,7 +18,7 @@ from catalog_ingest.engine.redaction import MAX_ERROR_LENGTH, Redactor
 from catalog_ingest.engine.state_table import Engine
 from catalog_ingest.providers.synthetic import SyntheticSource
 from models.sql_repository import SqlRepository
-from tests.engine.helpers import (
+from tests.support.engine_harness import (
     PROVIDER,
     RecordingRepository,
     ScriptedProvider,

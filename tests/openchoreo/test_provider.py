@@ -6,7 +6,6 @@ from typing import Any
 
 import orjson
 import pytest
-import structlog.testing
 
 from catalog_ingest.contracts.provider import BurstInfo, Gate, JSONValue, Page, Resolve
 from catalog_ingest.engine.clock import ManualClock
@@ -16,7 +15,8 @@ from catalog_ingest.providers.openchoreo.walk import WalkCursor
 from catalog_ingest.simulator.spec import DatasetSpec
 from catalog_ingest.simulator.state import SimulatorConfig
 from models.sql_repository import SqlRepository
-from tests.engine.helpers import (
+from tests.support.backstage_model import problems
+from tests.support.engine_harness import (
     PROVIDER,
     build_engine,
     complete_pass,
@@ -24,9 +24,9 @@ from tests.engine.helpers import (
     read_marks,
     run_until,
 )
-from tests.openchoreo.backstage import problems
-from tests.openchoreo.support import expected_catalog, provider_for, stored_catalog
-from tests.simulator.harness import Running, running
+from tests.support.log_capture import captured_events
+from tests.support.openchoreo_catalog import expected_catalog, provider_for, stored_catalog
+from tests.support.simulator_harness import Running, running
 
 SPEC = DatasetSpec(orgs=3, projects=3, components=8, seed=4, hidden_every=7)
 TOKEN = "sim-token-5f2b9c"
@@ -117,7 +117,7 @@ def test_expired_continue_tokens_in_all_three_phases_change_nothing(
         upstream.set_faults(expire_rate=0.4, fault_seed=seed)
         provider = provider_for(upstream.url, token=TOKEN, chunk_size=2)
         engine = build_engine(repository, clock, provider)
-        with structlog.testing.capture_logs() as logs:
+        with captured_events() as logs:
             complete_pass(engine, clock)
         assert stored_catalog(repository.engine) == expected_catalog(upstream.dataset)
     restarts = [entry["listing"] for entry in logs if entry["event"].startswith("continue token")]
@@ -202,7 +202,7 @@ def test_a_persistent_failure_backs_off_with_a_clear_error_and_never_shows_the_t
 ) -> None:
     upstream.set_faults(error_rate=1.0, endpoints=["projects"])
     engine = build_engine(repository, clock, provider_for(upstream.url, token=TOKEN, retries=2))
-    with structlog.testing.capture_logs() as logs:
+    with captured_events() as logs:
         outcome = run_until(engine, clock, TickAction.BACKED_OFF, allow_backoff=True)[-1]
 
     ingestion = repository.get_open(PROVIDER)
@@ -273,7 +273,7 @@ def test_duplicated_items_across_pages_and_repeated_detail_failures(
     ][:1]
     upstream.set_faults(duplicate_rate=0.5, fail_components=[failing], fault_seed=2)
     engine = build_engine(repository, clock, provider_for(upstream.url, token=TOKEN, retries=1))
-    with structlog.testing.capture_logs() as logs:
+    with captured_events() as logs:
         complete_pass(engine, clock)
 
     expected = expected_catalog(upstream.dataset)
@@ -298,7 +298,7 @@ def test_clashing_names_keep_the_first_writer_in_the_default_namespace_and_are_c
     spec = DatasetSpec(orgs=3, projects=2, components=3, seed=6, shared_names=True)
     with serve(spec) as upstream:
         engine = build_engine(repository, clock, provider_for(upstream.url, token=TOKEN))
-        with structlog.testing.capture_logs() as logs:
+        with captured_events() as logs:
             outcome = complete_pass(engine, clock)
         expected = expected_catalog(upstream.dataset)
         assert stored_catalog(repository.engine) == expected
@@ -358,7 +358,7 @@ def test_a_project_deleted_while_its_components_are_walked_is_skipped_and_the_pa
     listed_before = set(stored_catalog(repository.engine))
     upstream.dataset.remove(f"{org}/{doomed}")
 
-    with structlog.testing.capture_logs() as logs:
+    with captured_events() as logs:
         complete_pass(engine, clock)
 
     [vanished] = [entry for entry in logs if entry["event"].startswith("parent vanished")]
@@ -396,7 +396,7 @@ def test_requests_that_time_out_are_retried_and_the_pass_completes(
     upstream.set_faults(timeout_rate=0.15, timeout_seconds=1.0, fault_seed=5)
     provider = provider_for(upstream.url, token=TOKEN, retries=6, timeout_seconds=0.3)
     engine = build_engine(repository, clock, provider)
-    with structlog.testing.capture_logs() as logs:
+    with captured_events() as logs:
         outcomes = run_until(engine, clock, TickAction.PASS_COMPLETED)
     assert all(o.action is not TickAction.BACKED_OFF for o in outcomes)
     assert stored_catalog(repository.engine) == expected_catalog(upstream.dataset)

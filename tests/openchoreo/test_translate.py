@@ -14,7 +14,7 @@ from catalog_ingest.providers.openchoreo.translate import (
     dns_label,
     origin_of,
 )
-from tests.openchoreo.backstage import problems
+from tests.support.backstage_model import problems
 
 ORG = Organization.model_validate(
     {

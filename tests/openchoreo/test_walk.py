@@ -12,7 +12,7 @@ from collections.abc import Callable
 import orjson
 import pytest
 
-from catalog_ingest.providers.openchoreo.errors import (
+from catalog_ingest.providers.openchoreo.upstream_errors import (
     ContinueTokenExpiredError,
     NotFoundError,
     UpstreamContractError,

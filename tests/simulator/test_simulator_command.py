@@ -8,7 +8,7 @@ import sys
 import httpx
 import pytest
 
-from tests.cli import run_ingest
+from tests.support.cli_runner import run_ingest
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 from catalog_ingest.simulator.dataset import Dataset
 from catalog_ingest.simulator.spec import DatasetSpec
 from catalog_ingest.simulator.state import SimulatorConfig
-from tests.simulator.harness import (
+from tests.support.simulator_harness import (
     SMALL,
     assert_matches_schema,
     crawl,

@@ -12,7 +12,7 @@ import pytest
 from catalog_ingest.simulator.faults import FaultSettings
 from catalog_ingest.simulator.spec import DatasetSpec
 from catalog_ingest.simulator.state import SimulatorConfig
-from tests.simulator.harness import Running, data, error_code, pages, running
+from tests.support.simulator_harness import Running, data, error_code, pages, running
 
 PROJECT_SPEC = DatasetSpec(orgs=1, projects=1, components=20, seed=4)
 

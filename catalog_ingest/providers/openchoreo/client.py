@@ -21,18 +21,18 @@ import structlog
 from pydantic import BaseModel, ValidationError
 
 from catalog_ingest.contracts.provider import Gate
-from catalog_ingest.providers.openchoreo.errors import (
-    ContinueTokenExpiredError,
-    NotFoundError,
-    TransientUpstreamError,
-    UpstreamContractError,
-    UpstreamError,
-)
 from catalog_ingest.providers.openchoreo.payloads import (
     Component,
     ComponentEnvelope,
     Item,
     ListEnvelope,
+)
+from catalog_ingest.providers.openchoreo.upstream_errors import (
+    ContinueTokenExpiredError,
+    NotFoundError,
+    TransientUpstreamError,
+    UpstreamContractError,
+    UpstreamError,
 )
 
 log = structlog.get_logger(__name__)

@@ -24,11 +24,11 @@ from catalog_ingest.providers.openchoreo.client import (
     RetryPolicy,
     path_of,
 )
-from catalog_ingest.providers.openchoreo.errors import UpstreamContractError
 from catalog_ingest.providers.openchoreo.payloads import Component, Organization, Project
 from catalog_ingest.providers.openchoreo.resolver import defer_service, resolve_service
 from catalog_ingest.providers.openchoreo.settings import OpenChoreoSettings
 from catalog_ingest.providers.openchoreo.translate import Translator, is_service, origin_of
+from catalog_ingest.providers.openchoreo.upstream_errors import UpstreamContractError
 from catalog_ingest.providers.openchoreo.walk import Emitted, Listing, WalkCursor, step
 
 COMPONENTS = 2

@@ -15,9 +15,9 @@ from pydantic import ValidationError
 
 from catalog_ingest.contracts.provider import Deferred, JSONValue, Resolution
 from catalog_ingest.providers.openchoreo.client import OpenChoreoClient
-from catalog_ingest.providers.openchoreo.errors import NotFoundError, UpstreamError
 from catalog_ingest.providers.openchoreo.payloads import Component
 from catalog_ingest.providers.openchoreo.translate import Translator
+from catalog_ingest.providers.openchoreo.upstream_errors import NotFoundError, UpstreamError
 
 log = structlog.get_logger(__name__)
 

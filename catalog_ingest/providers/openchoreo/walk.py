@@ -22,7 +22,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from catalog_ingest.contracts.provider import JSONValue
-from catalog_ingest.providers.openchoreo.errors import (
+from catalog_ingest.providers.openchoreo.upstream_errors import (
     ContinueTokenExpiredError,
     NotFoundError,
     UpstreamContractError,

@@ -17,7 +17,8 @@ from catalog_ingest.simulator.spec import DatasetSpec
 from catalog_ingest.simulator.state import Simulator, SimulatorConfig
 
 SMALL = DatasetSpec(orgs=3, projects=3, components=12, seed=11)
-CONTRACT = yaml.safe_load((Path(__file__).parent / "openchoreo_schemas.yaml").read_text())
+CONTRACT_PATH = Path(__file__).parents[1] / "simulator" / "openchoreo_schemas.yaml"
+CONTRACT = yaml.safe_load(CONTRACT_PATH.read_text())
 
 
 @dataclass

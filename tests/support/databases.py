@@ -13,16 +13,9 @@ from sqlalchemy.engine import make_url
 
 from migrations.runner import upgrade
 from models.database import create_database_engine
+from models.tables import Base
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-TABLES = (
-    "ingestion_bursts",
-    "ingestion_mark_entities",
-    "ingestion_marks",
-    "ingestions",
-    "catalog_entities",
-    "source_entities",
-)
 
 
 def server_url() -> str:
@@ -59,9 +52,15 @@ def migrated_engine(url: str) -> Engine:
 
 
 def truncate_all(engine: Engine) -> None:
+    """Empty every table of the models' metadata (``alembic_version`` is not one of them).
+
+    PostgreSQL truncates them all in one statement; SQLite deletes children before parents.
+    """
+    tables = Base.metadata.sorted_tables
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+            quote = engine.dialect.identifier_preparer.quote
+            connection.execute(text(f"TRUNCATE {', '.join(quote(t.name) for t in tables)} CASCADE"))
         else:
-            for table in TABLES:
-                connection.execute(text(f"DELETE FROM {table}"))
+            for table in reversed(tables):
+                connection.execute(table.delete())

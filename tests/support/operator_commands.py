@@ -25,8 +25,8 @@ from sqlalchemy import select
 
 from catalog_ingest.providers.synthetic import SyntheticSource
 from models.tables import ingestions, marks
-from tests.celery.support import Deployment, wait_for
-from tests.readme import readme_command, substituted
+from tests.support.celery_deployment import Deployment, wait_for
+from tests.support.readme_commands import readme_command, substituted
 
 T = TypeVar("T")
 PROVIDER = "synth"

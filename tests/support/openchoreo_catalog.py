@@ -12,7 +12,7 @@ from catalog_ingest.providers.openchoreo.payloads import Component, Organization
 from catalog_ingest.providers.openchoreo.settings import OpenChoreoSettings
 from catalog_ingest.providers.openchoreo.translate import Translator, is_service
 from catalog_ingest.simulator.dataset import Dataset
-from tests.engine.helpers import PROVIDER, read_catalog, strip_stamps
+from tests.support.engine_harness import PROVIDER, read_catalog, strip_stamps
 
 OWNER = "platform-team"
 

@@ -1,6 +1,6 @@
 """Memory probe for the sweep, run in its own process by ``tests/test_sweep_memory.py``.
 
-    python -m tests.memory_probe --database-url URL --entities N
+    python -m tests.support.memory_probe --database-url URL --entities N
 
 Runs a first pass of N small synthetic entities through the real engine, removes every other
 entity from the source, then runs a second pass whose sweep removes N/2 entities (no removal
@@ -40,7 +40,7 @@ from catalog_ingest.engine.outcome import TickAction
 from catalog_ingest.engine.state_table import Engine
 from catalog_ingest.providers.synthetic import SyntheticProvider, SyntheticSource
 from models.sql_repository import SqlRepository
-from tests.databases import migrated_engine
+from tests.support.databases import migrated_engine
 
 PROVIDER = "memory"
 MAX_TICKS = 10_000

@@ -23,7 +23,8 @@ import yaml
 from celery import Celery
 from sqlalchemy import Engine, select
 
-from catalog_ingest.app.configuration import AppConfig, load_config
+from catalog_ingest.app.config.loading import load_config
+from catalog_ingest.app.config.schema import AppConfig
 from catalog_ingest.contracts.states import OPEN_TICKET
 from models.tables import bursts, catalog_entities, ingestions, marks
 from workers.celery_app import create_app
