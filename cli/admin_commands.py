@@ -1,12 +1,9 @@
 """Operator actions: enqueued as tasks for the workers (default), or applied directly."""
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated
 
 import typer
 
-from catalog_ingest.contracts.storage import IngestionRepository
 from catalog_ingest.engine import admin_operations
 from cli.common import ConfigOption, DatabaseOption, ProviderArgument, app, load, runtime_for, say
 from workers import task_names
@@ -19,7 +16,6 @@ DirectOption = Annotated[
         help="Apply to the database now instead of enqueuing a task (no worker needed).",
     ),
 ]
-AdminAction = Callable[[IngestionRepository, str, datetime], admin_operations.AdminResult]
 
 PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5}
 """Fail within seconds when the broker is down, instead of retrying forever."""
@@ -32,7 +28,7 @@ def enqueue(task: str, args: tuple[str, ...], config_path: ConfigOption) -> str:
     return str(result.id)
 
 
-def _admin_command(name: str, task: str, action: AdminAction, doc: str) -> None:
+def _admin_command(name: str, task: str, action: admin_operations.AdminAction, doc: str) -> None:
     def command(
         provider: ProviderArgument,
         direct: DirectOption = False,

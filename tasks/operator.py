@@ -10,7 +10,11 @@ from workers import task_names
 from workers.context import get_context
 
 
-def _then_burst(result: admin_operations.AdminResult) -> dict[str, Any]:
+def _act_then_burst(action: admin_operations.AdminAction, provider: str) -> dict[str, Any]:
+    """Apply an operator action to a configured provider, then enqueue its burst."""
+    runtime = get_context().runtime
+    runtime.engine.binding(provider)  # an unknown provider fails here, before any write
+    result = action(runtime.repository, provider, runtime.engine.clock.now())
     return {
         "provider": result.provider,
         "message": result.message,
@@ -21,31 +25,19 @@ def _then_burst(result: admin_operations.AdminResult) -> dict[str, Any]:
 @shared_task(name=task_names.TRIGGER, ignore_result=True, acks_late=True)
 def trigger(provider: str) -> dict[str, Any]:
     """Make the provider's next action due now (un-pausing it) and run it."""
-    runtime = get_context().runtime
-    runtime.engine.binding(provider)
-    return _then_burst(
-        admin_operations.trigger(runtime.repository, provider, runtime.engine.clock.now())
-    )
+    return _act_then_burst(admin_operations.trigger, provider)
 
 
 @shared_task(name=task_names.START, ignore_result=True, acks_late=True)
 def start(provider: str) -> dict[str, Any]:
     """Begin a new pass now: cancel the running one or end the rest."""
-    runtime = get_context().runtime
-    runtime.engine.binding(provider)
-    return _then_burst(
-        admin_operations.start(runtime.repository, provider, runtime.engine.clock.now())
-    )
+    return _act_then_burst(admin_operations.start, provider)
 
 
 @shared_task(name=task_names.RESET, ignore_result=True, acks_late=True)
 def reset(provider: str) -> dict[str, Any]:
     """Forget the provider's ingestion state (catalog kept) and start a fresh pass."""
-    runtime = get_context().runtime
-    runtime.engine.binding(provider)
-    return _then_burst(
-        admin_operations.reset(runtime.repository, provider, runtime.engine.clock.now())
-    )
+    return _act_then_burst(admin_operations.reset, provider)
 
 
 @shared_task(name=task_names.CLEANUP, ignore_result=True, acks_late=True)

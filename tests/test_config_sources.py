@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from catalog_ingest.app.composition import build_provider
+from catalog_ingest.app.config.config_file import ConfigFile
 from catalog_ingest.app.config.loading import (
     ENV_OVERRIDES,
-    ConfigFile,
     check_config,
     load_config,
     reading,
@@ -21,7 +21,7 @@ from catalog_ingest.app.config.schema import (
 )
 from catalog_ingest.engine.options import ProviderOptions
 from catalog_ingest.providers.synthetic import SyntheticProvider
-from workers.settings import WorkerSettings
+from workers.worker_settings import WorkerSettings
 
 NO_ENV: dict[str, str] = {}
 

@@ -10,7 +10,7 @@ from catalog_ingest.app.config.schema import AppConfig
 from workers import signals, task_names
 from workers.limits import BurstLimits, DetailLimits, check_visibility_timeout
 from workers.queues import INGEST_QUEUE, TASK_QUEUES, TASK_ROUTES
-from workers.settings import WorkerSettings
+from workers.worker_settings import WorkerSettings
 
 TASK_MODULES = ("tasks.ingest", "tasks.details", "tasks.operator")
 

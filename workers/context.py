@@ -24,7 +24,7 @@ from catalog_ingest.engine.deferred_items import open_resolver
 from catalog_ingest.engine.redaction import Redactor
 from workers.dispatch import CeleryDispatcher
 from workers.limits import BurstLimits, DetailLimits
-from workers.settings import WorkerSettings
+from workers.worker_settings import WorkerSettings
 
 
 @dataclass

@@ -26,7 +26,7 @@ from catalog_ingest.app.composition import Runtime
 from catalog_ingest.engine.clock import FastForwardClock
 from workers import context, task_names
 from workers.celery_app import create_app
-from workers.settings import WorkerSettings
+from workers.worker_settings import WorkerSettings
 
 BurstResult = dict[str, Any]
 IDLE_TIMEOUT = 600.0

@@ -1,6 +1,6 @@
 """Operator actions, as core functions: tasks, the CLI and the HTTP API only wrap these."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +15,10 @@ class AdminResult:
     provider: str
     message: str
     ingestion_id: str | None = None
+
+
+AdminAction = Callable[[IngestionRepository, str, datetime], AdminResult]
+"""An action on one provider (trigger, start, reset), as the task, CLI and API call it."""
 
 
 def _open(repository: IngestionRepository, provider: str, now: datetime) -> Ingestion:

@@ -11,7 +11,7 @@ from catalog_ingest.app.config.schema import AppConfig
 from catalog_ingest.engine.options import ProviderOptions
 from workers.celery_app import create_app
 from workers.limits import BurstLimits, DetailLimits, check_visibility_timeout
-from workers.settings import WorkerSettings
+from workers.worker_settings import WorkerSettings
 
 BURST_LENGTHS = [1, 10, 45.5, 300]
 """Seconds: the smallest and largest burst length the options accept, and two in between."""

@@ -190,7 +190,7 @@ class OpenChoreoBlock(OpenChoreoSettings):
 class WorkerFields(BaseModel):
     """The Celery workers' settings: the one definition of the ``worker:`` section's keys.
 
-    ``workers.settings.WorkerSettings`` reads them from ``INGEST_<NAME>`` and this section.
+    ``workers.worker_settings.WorkerSettings`` reads them from ``INGEST_<NAME>`` and this section.
     """
 
     broker_url: str | None = Field(
