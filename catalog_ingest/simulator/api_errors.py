@@ -6,8 +6,10 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from catalog_ingest.contracts.errors import IngestError
 
-class ApiError(Exception):
+
+class ApiError(IngestError):
     """Raised anywhere in a request; answered as ``{"success": false, "error", "code"}``."""
 
     def __init__(

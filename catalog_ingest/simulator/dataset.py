@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
+from catalog_ingest.contracts.errors import IngestError
 from catalog_ingest.simulator.draws import stable_int
 from catalog_ingest.simulator.mutations import MutationReport, apply_mutations
 from catalog_ingest.simulator.names import Namer
@@ -29,7 +30,7 @@ from catalog_ingest.simulator.spec import LEVELS, ROOT, DatasetSpec, Level, Node
 Path = tuple[str, ...]
 
 
-class NotFoundError(KeyError):
+class NotFoundError(IngestError, KeyError):
     """An organization, project or component that does not exist or is not visible."""
 
     code = "NOT_FOUND"
