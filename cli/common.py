@@ -33,10 +33,9 @@ ProviderArgument = Annotated[str, typer.Argument(help="Provider name, as configu
 
 
 def load(path: Path | None, database_url: str | None = None) -> AppConfig:
-    """The configuration, with the command line's database override; logging configured."""
-    config = load_config(path)
-    if database_url:
-        config = config.model_copy(update={"database_url": database_url})
+    """The configuration, with the command line's database override (validated like the
+    file's, and beating ``DATABASE_URL``); logging configured."""
+    config = load_config(path, overrides={"database_url": database_url} if database_url else None)
     configure_logging(config.log_level, Redactor(config.secrets()), config.log_format)
     return config
 
