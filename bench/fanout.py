@@ -104,7 +104,7 @@ def write_config(path: Path, database_url: str, redis_url: str, api: str, s: Sce
     provider = {
         "name": PROVIDER,
         "type": "openchoreo",
-        "settings": {"base_url": f"{api}/api/v1", "retries": 3},
+        "settings": {"base_url": f"{api}/api/v1", "api_generation": "orgs", "retries": 3},
         "options": {
             "burst_length": 30,
             "burst_interval": 5,

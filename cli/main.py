@@ -7,16 +7,19 @@ from typing import Annotated, Any
 
 import typer
 from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
-from catalog_ingest.app.config.loading import check_config
+from catalog_ingest.app.config.loading import check_config_report
 from catalog_ingest.app.config.problems import ConfigError
-from catalog_ingest.app.demo import DemoSummary, Progress, demo_setup, run_demo
+from catalog_ingest.app.demo import DemoApi, DemoSummary, Progress, demo_setup, run_demo
 from catalog_ingest.app.export import ExportFormat, write_entities
 from catalog_ingest.app.logging_setup import configure_logging
 from catalog_ingest.app.status_view import render_status, status_rows
 from catalog_ingest.contracts.errors import UserError
+from catalog_ingest.contracts.locking import ProviderBusyError
+from catalog_ingest.contracts.provider import CursorDescriber
 from catalog_ingest.engine.redaction import Redactor
 from cli.common import (
     ConfigOption,
@@ -48,12 +51,15 @@ def migrate(config: ConfigOption = None, database_url: DatabaseOption = None) ->
 
 @app.command("check-config")
 def check_config_command(file: Annotated[Path, typer.Argument(help="File to check.")]) -> None:
-    """Validate a configuration file: exit 0 when valid, 2 with one line per problem."""
-    problems = check_config(file)
-    if problems:
-        for problem in problems:
+    """Validate a configuration file: exit 0 when valid (with a ``warning:`` line per setting
+    accepted but ignored or capped), 2 with one line per problem."""
+    report = check_config_report(file)
+    if report.problems:
+        for problem in report.problems:
             typer.echo(str(problem), err=True)
         raise typer.Exit(2)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"{file}: valid")
 
 
@@ -65,13 +71,22 @@ def demo(
     database_url: Annotated[
         str, typer.Option("--database-url", help="Where the demo writes its catalog.")
     ] = "sqlite:///ingest-demo.db",
-    orgs: Annotated[int, typer.Option(min=1, max=10_000, help="Organizations.")] = 10,
-    projects: Annotated[int, typer.Option(min=1, max=1_000, help="Projects per org.")] = 10,
+    orgs: Annotated[
+        int,
+        typer.Option(
+            "--orgs", "--namespaces", min=1, max=10_000, help="Namespaces (organizations)."
+        ),
+    ] = 10,
+    projects: Annotated[int, typer.Option(min=1, max=1_000, help="Projects per namespace.")] = 10,
     components: Annotated[
         int, typer.Option(min=0, max=10_000, help="Components per project.")
     ] = 20,
     seed: Annotated[int, typer.Option(help="Seed of the generated dataset.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    api: Annotated[
+        DemoApi,
+        typer.Option(help="API generation: namespaces (today's OpenChoreo) or orgs."),
+    ] = "namespaces",
 ) -> None:
     """Embedded demo: two passes over a simulated OpenChoreo installation, with upstream
     changes in between.
@@ -86,7 +101,7 @@ def demo(
             f"(orgs x projects x components = {orgs * projects * components:,})"
         )
     try:
-        setup = demo_setup(database_url, orgs, projects, components, seed)
+        setup = demo_setup(database_url, orgs, projects, components, seed, api)
     except ValueError as error:  # a dataset the simulator cannot name
         raise UserError(str(error)) from None
     progress: Progress = lambda line: err.print(line, highlight=False)  # noqa: E731
@@ -142,8 +157,13 @@ def status(
 ) -> None:
     """Show each provider's current pass and its last completed one."""
     runtime = runtime_for(config, database_url)
+    describers = {
+        name: binding.provider
+        for name, binding in runtime.engine.providers.items()
+        if isinstance(binding.provider, CursorDescriber)
+    }
     try:
-        rows = status_rows(runtime.repository, runtime.redactor, provider)
+        rows = status_rows(runtime.repository, runtime.redactor, provider, describers)
     finally:
         runtime.close()
     if as_json:
@@ -167,7 +187,7 @@ def tick(
 
 
 # Operator and process commands register themselves on the app, listed after the ones above.
-from cli import admin_commands, process_commands, simulator_command  # noqa: E402, F401
+from cli import admin_commands, event_command, process_commands, simulator_command  # noqa: E402, F401
 
 
 def main(argv: list[str] | None = None) -> Any:
@@ -183,6 +203,12 @@ def main(argv: list[str] | None = None) -> Any:
         raise SystemExit(2) from None
     except KombuOperationalError as error:
         err.print(f"error: cannot reach the broker: {error}", highlight=False, markup=False)
+        raise SystemExit(1) from None
+    except RedisError as error:
+        err.print(f"error: cannot reach Redis: {error}", highlight=False, markup=False)
+        raise SystemExit(1) from None
+    except ProviderBusyError as error:
+        err.print(f"error: {error}", highlight=False, markup=False)
         raise SystemExit(1) from None
     except OperationalError as error:
         message = Redactor().redact(str(error.orig) if error.orig else str(error)).strip()

@@ -11,7 +11,7 @@ from catalog_ingest.simulator.dataset import Dataset
 from catalog_ingest.simulator.faults import FaultSettings
 from catalog_ingest.simulator.server import serve_in_thread
 from catalog_ingest.simulator.spec import DatasetSpec
-from catalog_ingest.simulator.state import SimulatorConfig
+from catalog_ingest.simulator.state import API_GENERATIONS, ApiGeneration, SimulatorConfig
 from cli.common import app, say
 
 
@@ -24,17 +24,33 @@ def _check_flags(port: int, latency_ms: float, fault_rate: float) -> None:
         raise ValueError(f"--fault-rate must be within [0, 1], got {fault_rate}")
 
 
-def _describe(spec: DatasetSpec, url: str, authenticated: bool) -> str:
+ROUTES = {"namespaces": "/namespaces", "orgs": "/orgs", "both": "/namespaces and /orgs"}
+
+
+def _generation(api: str) -> ApiGeneration:
+    if api not in API_GENERATIONS:
+        raise ValueError(f"--api must be one of {', '.join(API_GENERATIONS)}, got {api!r}")
+    return api
+
+
+def _describe(spec: DatasetSpec, url: str, authenticated: bool, api: ApiGeneration) -> str:
     auth = ", bearer token required" if authenticated else ""
     return (
-        f"simulator listening on {url}/api/v1: {spec.orgs} orgs, {spec.total_projects} "
-        f"projects, {spec.total_components} components (seed {spec.seed}{auth}); Ctrl-C stops"
+        f"simulator listening on {url}/api/v1 ({ROUTES[api]}): {spec.orgs} orgs, "
+        f"{spec.total_projects} projects, {spec.total_components} components "
+        f"(seed {spec.seed}{auth}); Ctrl-C stops"
     )
 
 
 @app.command()
 def simulator(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    api: Annotated[
+        str,
+        typer.Option(
+            help="API generation to serve: namespaces (today's OpenChoreo), orgs, or both."
+        ),
+    ] = "both",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8080,
     orgs: Annotated[int, typer.Option(help="Organizations.")] = 3,
     projects: Annotated[int, typer.Option(help="Projects per organization.")] = 5,
@@ -67,6 +83,7 @@ def simulator(
             token_ttl_seconds=token_ttl,
             token_max_uses=token_max_uses,
             faults=FaultSettings(latency_ms=latency_ms, error_rate=fault_rate),
+            api=_generation(api),
         )
     except ValueError as error:
         say(f"error: {error}")
@@ -74,7 +91,7 @@ def simulator(
     simulator_app = create_app(Dataset(spec), config)
     try:
         with serve_in_thread(simulator_app, host, port) as url:
-            typer.echo(_describe(spec, url, config.token is not None))
+            typer.echo(_describe(spec, url, config.token is not None, config.api))
             threading.Event().wait()
     except KeyboardInterrupt:
         say("stopped")

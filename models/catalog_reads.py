@@ -1,10 +1,11 @@
 """Reading the catalog back: streamed in keyset-ordered batches, constant memory on any size."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
+from models.dialect import column_in
 from models.tables import catalog_entities, source_entities
 
 EXPORT_BATCH = 1000
@@ -58,3 +59,16 @@ def count_by_kind(engine: Engine, provider: str | None = None) -> dict[str, int]
         statement = statement.where(source_entities.c.source == provider)
     with engine.connect() as connection:
         return {kind: int(count) for kind, count in connection.execute(statement)}
+
+
+def source_bodies(connection: Connection, source: str, refs: Sequence[str]) -> dict[str, Any]:
+    """``source``'s own records among ``refs`` (ref -> body), by primary key."""
+    if not refs:
+        return {}
+    rows = connection.execute(
+        select(source_entities.c.ref, source_entities.c.body).where(
+            source_entities.c.source == source,
+            column_in(connection, source_entities.c.ref, list(refs)),
+        )
+    )
+    return {ref: body for ref, body in rows}

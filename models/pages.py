@@ -154,14 +154,15 @@ def _pg_mark_refs(
 
 
 def unmark_refs(connection: Connection, ingestion_id: str, refs: Sequence[str]) -> None:
-    """Forget refs an event removed, so the ingestion's marks match the catalog."""
+    """Forget refs an event removed, so the ingestion's marks (and count) match the catalog."""
     if refs:
-        connection.execute(
+        forgotten = connection.execute(
             mark_entities.delete().where(
                 mark_entities.c.ingestion_id == ingestion_id,
                 column_in(connection, mark_entities.c.ref, refs),
             )
-        )
+        ).rowcount
+        add_marked(connection, ingestion_id, -int(forgotten))
 
 
 def store_entities(
@@ -304,6 +305,21 @@ def last_mark(connection: Connection, ingestion_id: str) -> Mark | None:
     if row is None:
         return None
     return Mark(sequence=row.sequence, cursor=row.cursor, created_at=row.created_at, entity_count=0)
+
+
+def last_cursor(connection: Connection, ingestion_id: str) -> JSONValue:
+    """The newest stored cursor among the last two marks (a pass's last page stores none)."""
+    statement = (
+        select(marks.c.cursor)
+        .where(marks.c.ingestion_id == ingestion_id)
+        .order_by(marks.c.sequence.desc())
+        .limit(2)
+    )
+    for row in connection.execute(statement):
+        if row.cursor is not None:
+            cursor: JSONValue = row.cursor
+            return cursor
+    return None
 
 
 def list_marks(connection: Connection, ingestion_id: str) -> list[Mark]:

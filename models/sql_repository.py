@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from catalog_ingest.contracts.provider import JSONValue
+from catalog_ingest.contracts.provider import Entity, JSONValue
 from catalog_ingest.contracts.states import NextAction, Phase, Status
 from catalog_ingest.contracts.storage import (
     DeferredItem,
@@ -24,7 +24,7 @@ from catalog_ingest.contracts.storage import (
     PreparedEntity,
     RemovalPlan,
 )
-from models import deferred_pages, pages, removals
+from models import catalog_reads, deferred_pages, pages, removals
 from models import ingestion_state as state
 from models.catalog_writes import delete_source_entities
 from models.tables import ingestions
@@ -71,6 +71,10 @@ class SqlRepository:
     def last_mark(self, ingestion_id: str) -> Mark | None:
         with self.engine.connect() as connection:
             return pages.last_mark(connection, ingestion_id)
+
+    def last_cursor(self, ingestion_id: str) -> JSONValue:
+        with self.engine.connect() as connection:
+            return pages.last_cursor(connection, ingestion_id)
 
     def commit_page(
         self, ingestion: Ingestion, fence: int, page: PageWrite, now: datetime
@@ -197,20 +201,28 @@ class SqlRepository:
         with self.engine.connect() as connection:
             return state.list_ingestions(connection, provider_name)
 
+    def stored_entities(self, source: str, refs: Sequence[str]) -> dict[str, Entity]:
+        with self.engine.connect() as connection:
+            return catalog_reads.source_bodies(connection, source, refs)
+
     def apply_delta(
         self,
         ingestion: Ingestion,
+        fence: int,
         added: Sequence[PreparedEntity],
         removed: Sequence[str],
         priority: int,
         now: datetime,
-    ) -> None:
+    ) -> int:
         with self.engine.begin() as connection:
+            # Locks the ingestion row first, like a page commit: the two serialize.
+            state.guarded_update(connection, ingestion.id, fence, {"updated_at": now}, require=None)
             pages.mark_and_store(
                 connection, ingestion.id, None, ingestion.provider_name, added, priority, now
             )
-            delete_source_entities(connection, ingestion.provider_name, removed, now)
+            deleted = delete_source_entities(connection, ingestion.provider_name, removed, now)
             pages.unmark_refs(connection, ingestion.id, removed)
+            return deleted
 
     # ------------------------------------------------------------------ deferred pages
 

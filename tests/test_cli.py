@@ -5,15 +5,22 @@ import re
 import time
 from pathlib import Path
 
+import httpx
+import pytest
 import yaml
 
-from catalog_ingest.app.demo import mutate
+from catalog_ingest.app.demo import TOP_LEVEL, DemoApi, mutate
+from catalog_ingest.contracts.provider import Entity
 from catalog_ingest.engine.entity_preparation import entity_ref
+from catalog_ingest.simulator.app import create_app
 from catalog_ingest.simulator.dataset import Dataset
+from catalog_ingest.simulator.server import serve_in_thread
 from catalog_ingest.simulator.spec import DatasetSpec
+from catalog_ingest.simulator.state import SimulatorConfig
 from tests.support.cli_runner import run_ingest
 from tests.support.databases import scratch_postgres_database
 from tests.support.engine_harness import strip_stamps
+from tests.support.namespace_catalog import expected_namespace_catalog
 from tests.support.openchoreo_catalog import expected_catalog
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -32,6 +39,30 @@ def test_check_config_prints_one_line_per_problem_and_exits_2() -> None:
     assert len(lines) >= 3
     assert any(line.startswith("providers[0].options.burstLength: 301") for line in lines)
     assert "Traceback" not in result.stderr
+
+
+def test_check_config_accepts_the_official_plugins_block_with_a_warning_line_per_ignored_key(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "official.yaml"
+    path.write_text(
+        "openchoreo:\n"
+        "  baseUrl: https://oc.example/api/v1\n"
+        "  defaultOwner: openchoreo-users\n"
+        "  schedule: {frequency: 30, timeout: 120}\n"
+        "  incremental: {chunkSize: 500}\n"
+    )
+
+    result = run_ingest("check-config", str(path))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{path}: valid"
+    assert result.stderr.strip().splitlines() == [
+        "warning: openchoreo.schedule: {frequency: 30, timeout: 120} - ignored: passes are paced "
+        "by openchoreo.incremental (burstLength, burstInterval, restLength)",
+        "warning: openchoreo.incremental.chunkSize: 500 - capped at 100 per request with the "
+        "namespace-era API (its server clamps limit to 1..100)",
+    ]
 
 
 def test_check_config_prints_one_line_per_bad_synthetic_setting_and_exits_2(
@@ -89,10 +120,21 @@ def test_an_unknown_provider_is_a_one_line_error(tmp_path: Path) -> None:
     )
 
 
+def expected_demo_catalog(dataset: Dataset, api: str) -> dict[str, Entity]:
+    """What the demo's provider must store for ``dataset`` in ``api``'s generation."""
+    if api == "orgs":
+        return expected_catalog(dataset)
+    app = create_app(dataset, SimulatorConfig(api="namespaces"))
+    with serve_in_thread(app) as url, httpx.Client(base_url=f"{url}/api/v1") as client:
+        return expected_namespace_catalog(client)
+
+
+@pytest.mark.parametrize("api", ["namespaces", "orgs"])
 def test_demo_runs_two_passes_from_a_clean_directory_and_export_shows_the_catalog(
-    tmp_path: Path,
+    tmp_path: Path, api: DemoApi
 ) -> None:
-    args = ("--orgs", "3", "--projects", "4", "--components", "10", "--seed", "5")
+    args: tuple[str, ...] = ("--orgs", "3", "--projects", "4", "--components", "10", "--seed", "5")
+    args += () if api == "namespaces" else ("--api", api)  # the namespace era is the default
     started = time.monotonic()
     result = run_ingest("demo", *args, "--json", cwd=tmp_path)
     elapsed = time.monotonic() - started
@@ -107,8 +149,8 @@ def test_demo_runs_two_passes_from_a_clean_directory_and_export_shows_the_catalo
     assert duration >= sum(p["seconds"] for p in summary["passes"]) - 0.002  # both rounded
     progress = result.stderr.splitlines()
     assert progress[0] == (
-        "pass 1: ingesting a simulated OpenChoreo installation (3 organizations, 12 projects, "
-        "120 components) into sqlite:///ingest-demo.db"
+        f"pass 1: ingesting a simulated OpenChoreo installation ({api} API: 3 {TOP_LEVEL[api]}, "
+        "12 projects, 120 components) into sqlite:///ingest-demo.db"
     )
     second = progress.index(f"upstream changed: {summary['mutations']}; starting pass 2")
     for number, burst_lines in ((1, progress[1:second]), (2, progress[second + 1 :])):
@@ -119,9 +161,9 @@ def test_demo_runs_two_passes_from_a_clean_directory_and_export_shows_the_catalo
 
     # The same seed generates the same upstream and the same changes: the catalog is exact.
     dataset = Dataset(DatasetSpec(orgs=3, projects=4, components=10, seed=5))
-    first = expected_catalog(dataset)
+    first = expected_demo_catalog(dataset, api)
     assert summary["mutations"] == mutate(dataset, 5)
-    expected = expected_catalog(dataset)
+    expected = expected_demo_catalog(dataset, api)
     assert summary["removed"] == summary["passes"][1]["removed"] == len(set(first) - set(expected))
     assert summary["removed"] > 0
     assert summary["total_entities"] == len(expected)
@@ -148,9 +190,11 @@ def test_demo_runs_two_passes_from_a_clean_directory_and_export_shows_the_catalo
     assert documents == entities
 
 
-def test_demo_runs_against_postgres_and_status_shows_the_resting_provider() -> None:
+def test_demo_runs_against_postgres_and_status_shows_the_resting_provider(
+    tmp_path: Path,
+) -> None:
     with scratch_postgres_database("ingest_cli") as url:
-        args = ("--orgs", "2", "--projects", "3", "--components", "10", "--database-url", url)
+        args = ("--orgs", "2", "--projects", "3", "--components", "40", "--database-url", url)
         result = run_ingest("demo", *args)
         assert result.returncode == 0, result.stderr
         catalog_line = next(
@@ -163,6 +207,20 @@ def test_demo_runs_against_postgres_and_status_shows_the_resting_provider() -> N
         assert row["provider"] == "demo"
         assert row["current"]["status"] == "resting"
         assert row["current"]["removed"] > 0
+        assert "walk" not in row["current"]  # no configured provider describes the cursor
+
+        # Configured as an OpenChoreo provider, it says which API generation its pass spoke.
+        config = tmp_path / "ingest.yaml"
+        config.write_text(
+            "providers: [{name: demo, type: openchoreo, settings: {baseUrl: 'http://x/api/v1'}}]\n"
+        )
+        described = run_ingest("status", "--json", "--config", str(config), "--database-url", url)
+        assert described.returncode == 0, described.stderr
+        [row] = json.loads(described.stdout)
+        assert row["current"]["walk"]["api"] == "namespaces"
+        assert row["current"]["walk"]["walking"].startswith("components of ")
+        table = run_ingest("status", "--config", str(config), "--database-url", url)
+        assert "api=namespaces" in table.stdout
 
 
 def test_demo_refuses_a_dataset_too_large_in_one_line(tmp_path: Path) -> None:
@@ -216,3 +274,70 @@ def test_run_embedded_ingests_configured_providers_in_one_process_without_redis(
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
     assert "synth: pass completed" in output
+
+
+def test_event_with_a_payload_that_is_not_json_exits_2_with_one_line() -> None:
+    result = run_ingest("event", "oc", "--topic", "openchoreo", "--payload", "{kind: component")
+
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: --payload is not valid JSON: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_event_on_a_topic_the_provider_does_not_take_exits_2_with_one_line(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "ingest.yaml"
+    config.write_text(
+        f"database_url: sqlite:///{tmp_path / 'c.db'}\n"
+        "providers: [{name: synth, type: synthetic, settings: {entities: 10}}]\n"
+    )
+
+    result = run_ingest(
+        "event", "synth", "--topic", "openchoreo", "--payload", "{}", "--config", str(config)
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: provider synth takes no events on topic 'openchoreo' (none)"
+    )
+
+
+def test_event_direct_applies_the_event_at_once_under_the_providers_lock(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    from tests.support.simulator_harness import running
+
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379").rstrip("/") + "/0"
+    database = tmp_path / "c.db"
+    with running(DatasetSpec(orgs=1, projects=1, components=2, seed=3)) as upstream:
+        config = tmp_path / "ingest.yaml"
+        config.write_text(
+            f"database_url: sqlite:///{database}\n"
+            f"redis_url: {redis_url}\n"
+            "providers:\n"
+            "  - name: oc\n"
+            "    type: openchoreo\n"
+            f"    settings: {{baseUrl: '{upstream.url}/api/v1', apiGeneration: namespaces}}\n"
+        )
+        [path] = upstream.dataset.mutate(add=1, seed=1, levels=("component",)).added
+        namespace, _, name = path.split("/")
+        payload = {"kind": "Component", "name": name, "namespace": namespace, "action": "created"}
+
+        result = run_ingest(
+            "event", "oc", "--topic", "openchoreo", "--payload", json.dumps(payload),
+            "--direct", "--config", str(config),
+        )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "applied"
+    assert summary["added"] >= 1
+    exported = run_ingest("export", "--format", "json", "--config", str(config))
+    refs = {
+        entity_ref(e["kind"], e["metadata"]["namespace"], e["metadata"]["name"])
+        for e in map(json.loads, exported.stdout.splitlines())
+    }
+    assert f"component:{namespace}/{name}" in refs

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from catalog_ingest.app.config.env_expansion import expand_env
-from catalog_ingest.app.config.loading import check_config, load_config
+from catalog_ingest.app.config.loading import check_config, check_config_report, load_config
 from catalog_ingest.app.config.problems import ConfigError, ConfigProblem
 from catalog_ingest.app.config.schema import (
     DEFAULT_DATABASE_URL,
@@ -126,10 +126,67 @@ def test_the_openchoreo_block_defaults_owner_strategy_and_pacing(tmp_path: Path)
     settings = OpenChoreoSettings.model_validate(config.provider("openchoreo").settings)
     assert (settings.token, settings.default_owner, settings.namespace_strategy) == (
         None,
-        "openchoreo",
+        None,  # the provider's default: openchoreo-users (namespace era), openchoreo (orgs)
         "default",
     )
+    assert settings.api_generation == "auto"
     assert config.provider("openchoreo").options == ProviderOptions()
+
+
+def test_the_official_plugins_block_is_accepted_and_its_other_keys_are_warnings() -> None:
+    report = check_config_report(FIXTURES / "official-plugin-openchoreo.yaml", NO_ENV)
+
+    assert report.problems == []
+    assert [str(w) for w in report.warnings] == [
+        "openchoreo.auth: {clientId: 'backstage', clientSecret: ***, tokenUrl: ***,... - ignored: "
+        "OAuth2 client credentials are not supported here; give a bearer token in "
+        "openchoreo.token",
+        "openchoreo.portalAssistantUrl: '' - ignored: a setting of the portal assistant plugin",
+        "openchoreo.schedule: {frequency: '30', timeout: 120} - ignored: passes are paced by "
+        "openchoreo.incremental (burstLength, burstInterval, restLength)",
+        "openchoreo.events: {enabled: 'true'} - ignored: events reach this ingester through "
+        "`ingest event` (the ingest.event task)",
+        "openchoreo.features: {workflows: {enabled: true}, observability: {enabled: true}} - "
+        "ignored: feature flags of the Backstage UI",
+    ]
+    assert "client-secret-7d1e" not in repr(report)
+    provider = load_config(FIXTURES / "official-plugin-openchoreo.yaml", NO_ENV).provider(
+        "openchoreo"
+    )
+    assert provider.settings == {
+        "base_url": "http://openchoreo-api.openchoreo-control-plane:8080/api/v1",
+        "default_owner": "openchoreo-users",
+    }
+
+
+def test_a_key_of_the_openchoreo_block_unknown_to_both_is_still_a_problem(tmp_path: Path) -> None:
+    text = "openchoreo: {baseUrl: 'https://oc.example', schedul: {frequency: 30}}\n"
+    [problem] = problems_of(tmp_path, text)
+    assert problem.startswith("openchoreo.schedul: {frequency: 30} - unknown key")
+
+
+def test_a_chunk_size_above_100_is_a_warning_unless_the_provider_speaks_the_org_era(
+    tmp_path: Path,
+) -> None:
+    text = """\
+        openchoreo:
+          baseUrl: https://oc.example
+          incremental: {chunkSize: 500}
+        providers:
+          - {name: today, type: openchoreo, settings: {baseUrl: 'https://a.example',
+             apiGeneration: namespaces}, options: {chunk_size: 200}}
+          - {name: orgs, type: openchoreo, settings: {baseUrl: 'https://b.example',
+             apiGeneration: orgs}, options: {chunkSize: 512}}
+          - {name: small, type: openchoreo, settings: {baseUrl: 'https://c.example'},
+             options: {chunkSize: 100}}
+        """
+    report = check_config_report(write(tmp_path, text), NO_ENV)
+    capped = "capped at 100 per request with the namespace-era API (its server clamps limit "
+    assert report.problems == []
+    assert [str(w) for w in report.warnings] == [
+        f"providers[0].options.chunk_size: 200 - {capped}to 1..100)",
+        f"openchoreo.incremental.chunkSize: 500 - {capped}to 1..100)",
+    ]
 
 
 def test_snake_case_keys_mean_the_same_as_camel_case_keys(tmp_path: Path) -> None:

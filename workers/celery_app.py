@@ -12,7 +12,7 @@ from workers.limits import BurstLimits, DetailLimits, check_visibility_timeout
 from workers.queues import INGEST_QUEUE, TASK_QUEUES, TASK_ROUTES
 from workers.worker_settings import WorkerSettings
 
-TASK_MODULES = ("tasks.ingest", "tasks.details", "tasks.operator")
+TASK_MODULES = ("tasks.ingest", "tasks.details", "tasks.operator", "tasks.events")
 
 
 def celery_settings(config: AppConfig, settings: WorkerSettings) -> dict[str, Any]:

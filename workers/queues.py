@@ -19,6 +19,11 @@ QUEUE_OF = {
     task_names.TICK: INGEST_QUEUE,
     task_names.BURST: INGEST_QUEUE,
     task_names.DETAIL: DETAILS_QUEUE,
+    # Events are ingestion steps: they take the provider's lock between bursts and write its
+    # records, so they run where bursts run. A flood of upstream events must not hold up the
+    # operator's tasks on ``admin`` (often a small worker), and an event that waits for the
+    # lock waits on a burst of the same provider: one burst at most.
+    task_names.EVENT: INGEST_QUEUE,
     task_names.TRIGGER: ADMIN_QUEUE,
     task_names.START: ADMIN_QUEUE,
     task_names.RESET: ADMIN_QUEUE,

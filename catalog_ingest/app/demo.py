@@ -1,7 +1,8 @@
 """The demo: two passes of the OpenChoreo provider over a simulated installation.
 
-The simulator serves a generated dataset on a loopback port inside this process; the provider
-walks it over real HTTP. Between the passes the upstream changes (items added, changed and
+The simulator serves a generated dataset on a loopback port inside this process, in one API
+generation (today's namespace era by default, or the organization era); the provider walks it
+over real HTTP. Between the passes the upstream changes (items added, changed and
 removed), so the second pass writes only what changed and sweeps what disappeared.
 
 The dataset, the mutations and the summary live here; *how* a pass is driven is injected: the
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from catalog_ingest.app.composition import Runtime, build_runtime
 from catalog_ingest.app.config.schema import AppConfig
@@ -30,9 +31,12 @@ from catalog_ingest.simulator.app import create_app
 from catalog_ingest.simulator.dataset import Dataset
 from catalog_ingest.simulator.server import serve_in_thread
 from catalog_ingest.simulator.spec import DatasetSpec
+from catalog_ingest.simulator.state import SimulatorConfig
 from models.catalog_reads import count_by_kind
 
 DEMO_PROVIDER = "demo"
+DemoApi = Literal["namespaces", "orgs"]
+TOP_LEVEL: dict[DemoApi, str] = {"namespaces": "namespaces", "orgs": "organizations"}
 MAX_TICKS_PER_PASS = 100_000
 STEP_ACTIONS = {TickAction.BURST, TickAction.PASS_COMPLETED, TickAction.BACKED_OFF}
 
@@ -86,6 +90,7 @@ class DemoSetup:
     dataset: Dataset
     clock: FastForwardClock
     resources: ExitStack
+    api: DemoApi = "namespaces"
 
     def close(self) -> None:
         """Stop the simulator and release the database."""
@@ -105,14 +110,22 @@ DEMO_OPTIONS = ProviderOptions(
 
 
 def demo_setup(
-    database_url: str, orgs: int, projects: int, components: int, seed: int = 1
+    database_url: str,
+    orgs: int,
+    projects: int,
+    components: int,
+    seed: int = 1,
+    api: DemoApi = "namespaces",
 ) -> DemoSetup:
-    """A simulator on a loopback port, the OpenChoreo provider on it, an in-process lock and a
-    fast clock."""
+    """A simulator serving ``api`` on a loopback port, the OpenChoreo provider on it, an
+    in-process lock and a fast clock. ``orgs`` are namespaces in the namespace era."""
     dataset = Dataset(DatasetSpec(orgs=orgs, projects=projects, components=components, seed=seed))
     resources = ExitStack()
-    url = resources.enter_context(serve_in_thread(create_app(dataset)))
-    settings = OpenChoreoSettings(base_url=f"{url}/api/v1", default_owner="platform-team")
+    app = create_app(dataset, SimulatorConfig(api=api))
+    url = resources.enter_context(serve_in_thread(app))
+    settings = OpenChoreoSettings(
+        base_url=f"{url}/api/v1", default_owner="platform-team", api_generation=api
+    )
     provider = OpenChoreoProvider(DEMO_PROVIDER, settings, DEMO_OPTIONS)
     clock = FastForwardClock()
     try:
@@ -125,7 +138,7 @@ def demo_setup(
     except BaseException:
         resources.close()
         raise
-    return DemoSetup(runtime, dataset, clock, resources)
+    return DemoSetup(runtime, dataset, clock, resources, api)
 
 
 def engine_pass_runner(engine: Engine, clock: FastForwardClock) -> PassRunner:
@@ -180,8 +193,9 @@ def run_demo(
     admin_operations.reset(runtime.repository, DEMO_PROVIDER, setup.clock.now())
     summary = DemoSummary(database_url=url, provider=DEMO_PROVIDER)
     progress(
-        f"pass 1: ingesting a simulated OpenChoreo installation ({spec.orgs} organizations, "
-        f"{spec.total_projects} projects, {spec.total_components} components) into {url}"
+        f"pass 1: ingesting a simulated OpenChoreo installation ({setup.api} API: {spec.orgs} "
+        f"{TOP_LEVEL[setup.api]}, {spec.total_projects} projects, {spec.total_components} "
+        f"components) into {url}"
     )
     summary.passes.append(_timed_pass(1, run_pass))
     summary.mutations = mutate(setup.dataset, seed)

@@ -1,10 +1,17 @@
-"""Status of each provider: the open pass and the last completed one, secrets redacted."""
+"""Status of each provider: the open pass and the last completed one, secrets redacted.
 
+Providers that implement :class:`~catalog_ingest.contracts.provider.CursorDescriber` add a few
+fields about the walk their pass's newest cursor resumes (the OpenChoreo provider: the API
+generation it speaks and the listing it is in), under ``walk``.
+"""
+
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
+from catalog_ingest.contracts.provider import CursorDescriber
 from catalog_ingest.contracts.states import OPEN_TICKET, NextAction
 from catalog_ingest.contracts.storage import Ingestion, IngestionRepository
 from catalog_ingest.engine.redaction import Redactor
@@ -36,18 +43,49 @@ def _describe(ingestion: Ingestion, redactor: Redactor) -> dict[str, Any]:
 
 
 def status_rows(
-    repository: IngestionRepository, redactor: Redactor, provider: str | None = None
+    repository: IngestionRepository,
+    redactor: Redactor,
+    provider: str | None = None,
+    describers: Mapping[str, CursorDescriber] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per provider with its current pass and its newest completed pass."""
+    """One row per provider with its current pass and its newest completed pass.
+
+    ``describers`` maps provider names to what describes their cursors (optional)."""
     rows: dict[str, dict[str, Any]] = {}
     for ingestion in repository.list_ingestions(provider):
         row = rows.setdefault(ingestion.provider_name, {"provider": ingestion.provider_name})
         if ingestion.completion_ticket == OPEN_TICKET:
-            row["current"] = _describe(ingestion, redactor)
-            row["current"]["pending_pages"] = len(repository.pending_pages(ingestion.id))
+            key = "current"
+            row[key] = _describe(ingestion, redactor)
+            row[key]["pending_pages"] = len(repository.pending_pages(ingestion.id))
         elif ingestion.next_action is NextAction.DONE and "last_completed" not in row:
-            row["last_completed"] = _describe(ingestion, redactor)
+            key = "last_completed"
+            row[key] = _describe(ingestion, redactor)
+        else:
+            continue
+        describer = (describers or {}).get(ingestion.provider_name)
+        walk = _walk(repository, describer, ingestion.id) if describer is not None else {}
+        if walk:
+            row[key]["walk"] = walk
     return list(rows.values())
+
+
+def _walk(
+    repository: IngestionRepository, describer: CursorDescriber, ingestion_id: str
+) -> dict[str, str]:
+    """What the describer says about the pass's newest cursor; {} without one."""
+    cursor = repository.last_cursor(ingestion_id)
+    if cursor is None:
+        return {}
+    try:
+        return {str(key): str(value) for key, value in describer.describe_cursor(cursor).items()}
+    except Exception:  # status must show, whatever a provider's describer does
+        return {}
+
+
+def _walk_text(row: Mapping[str, Any]) -> str:
+    walk = row.get("current", {}).get("walk") or row.get("last_completed", {}).get("walk") or {}
+    return " ".join(f"{key}={value}" for key, value in walk.items()) or "-"
 
 
 def render_status(rows: list[dict[str, Any]], console: Console) -> None:
@@ -65,6 +103,7 @@ def render_status(rows: list[dict[str, Any]], console: Console) -> None:
         "pending pages",
         "removed",
         "attempts",
+        Column("walk", min_width=16, overflow="fold"),
         "last error / sweep note",
     )
     for row in rows:
@@ -85,6 +124,7 @@ def render_status(rows: list[dict[str, Any]], console: Console) -> None:
             str(current.get("pending_pages", "-")),
             str(last.get("removed", current.get("removed", "-"))),
             str(current.get("attempts", "-")),
+            _walk_text(row),
             note[:200],
         )
     if not rows:

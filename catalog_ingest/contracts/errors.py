@@ -22,6 +22,10 @@ class UserError(IngestError):
     """A mistake of whoever runs a command or wrote the configuration: one line, exit 2."""
 
 
+class InvalidEventError(UserError, ValueError):
+    """An event whose payload is not what its topic's handler accepts: rejected, not retried."""
+
+
 class UnknownProviderError(UserError, LookupError):
     """A provider name that is not configured was asked for."""
 

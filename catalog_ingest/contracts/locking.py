@@ -10,11 +10,15 @@ writes nothing more even when nobody took over.
 
 from typing import Protocol
 
-from catalog_ingest.contracts.errors import StepStoppedError
+from catalog_ingest.contracts.errors import IngestError, StepStoppedError
 
 
 class LockLostError(StepStoppedError):
     """The lease on the provider lock was lost during a step."""
+
+
+class ProviderBusyError(IngestError):
+    """The provider's lock stayed held (by a burst or another event) for the whole wait."""
 
 
 class Lease(Protocol):

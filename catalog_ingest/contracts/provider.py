@@ -60,6 +60,11 @@ class Delta:
 
     added: Sequence[Entity] = ()
     removed: Sequence[str] = ()
+    replaces_apis_of: Sequence[str] = ()
+    """Refs (components) whose stored ``spec.providesApis`` this delta replaces: each API they
+    listed that ``added`` does not bring again is removed too (the provider's own records only).
+    Upstream cannot say what a deleted component provided, or which endpoint a changed one
+    lost; the catalog still knows."""
 
 
 IGNORED: Literal["ignored"] = "ignored"
@@ -134,6 +139,21 @@ class OriginDescriber(Protocol):
 
     def origin_of(self, entity: Mapping[str, Any]) -> str:
         """A short, human-readable upstream path of the entity."""
+        ...
+
+
+@runtime_checkable
+class CursorDescriber(Protocol):
+    """Optional: providers that can say, for ``ingest status``, what a stored cursor means.
+
+    Called with the cursor of a pass's last committed page (never ``None``), in any process,
+    without network access; returns a few short fields shown as they are, e.g.
+    ``{"api": "namespaces", "walking": "components of acme"}``. A cursor it cannot read gives
+    ``{}`` rather than an error.
+    """
+
+    def describe_cursor(self, cursor: JSONValue) -> Mapping[str, str]:
+        """Short, human-readable facts about the walk this cursor resumes."""
         ...
 
 

@@ -187,6 +187,11 @@ class IngestionRepository(Protocol):
 
     def last_mark(self, ingestion_id: str) -> Mark | None: ...
 
+    def last_cursor(self, ingestion_id: str) -> JSONValue:
+        """The cursor of the newest committed page that has one (the page that ends a pass
+        stores none), or None; for ``ingest status``."""
+        ...
+
     def commit_page(
         self, ingestion: Ingestion, fence: int, page: PageWrite, now: datetime
     ) -> PageResult:
@@ -299,13 +304,20 @@ class IngestionRepository(Protocol):
 
     def list_ingestions(self, provider_name: str | None = None) -> list[Ingestion]: ...
 
+    def stored_entities(self, source: str, refs: Sequence[str]) -> dict[str, Entity]:
+        """The bodies ``source`` stored for those of ``refs`` it has (ref -> body)."""
+        ...
+
     def apply_delta(
         self,
         ingestion: Ingestion,
+        fence: int,
         added: Sequence[PreparedEntity],
         removed: Sequence[str],
         priority: int,
         now: datetime,
-    ) -> None:
-        """Apply an event: upsert and mark ``added``, delete ``removed`` from the catalog."""
+    ) -> int:
+        """Apply an event in one transaction, only while the ingestion's fence still equals
+        ``fence`` (whatever its next action): upsert and mark ``added``, delete the provider's
+        records of ``removed`` and forget their marks. Returns how many records were deleted."""
         ...

@@ -37,6 +37,27 @@ def entity_ref(kind: str, namespace: str, name: str) -> str:
     return f"{kind.lower()}:{namespace.lower()}/{name}"
 
 
+def parse_ref(
+    ref: Any, default_kind: str | None = None, default_namespace: str = DEFAULT_NAMESPACE
+) -> str:
+    """A full ref from Backstage's short form ``[kind:][namespace/]name`` (as in
+    ``spec.providesApis``); :class:`InvalidEntityError` when it is not a valid ref."""
+    if not isinstance(ref, str):
+        raise InvalidEntityError(f"an entity ref must be a string, got {type(ref).__name__}")
+    kind, colon, rest = ref.partition(":")
+    if not colon:
+        kind, rest = default_kind or "", ref
+    namespace, slash, name = rest.rpartition("/")
+    if not slash:
+        namespace = default_namespace
+    if not kind:
+        raise InvalidEntityError(f"entity ref {ref[:80]!r} has no kind")
+    _check(kind, _KIND, f"kind of ref {ref[:80]!r}")
+    _check(namespace.lower(), _NAMESPACE, f"namespace of ref {ref[:80]!r}")
+    _check(name, _NAME, f"name of ref {ref[:80]!r}")
+    return entity_ref(kind, namespace, name)
+
+
 def _check(value: Any, pattern: re.Pattern[str], what: str) -> str:
     if not isinstance(value, str):
         raise InvalidEntityError(f"{what} must be a string, got {type(value).__name__}")

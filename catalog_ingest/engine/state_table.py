@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from catalog_ingest.contracts.errors import UnknownProviderError
 from catalog_ingest.contracts.locking import Lease, LockLostError, ensure_held
@@ -35,6 +36,7 @@ from catalog_ingest.engine.binding import ProviderBinding
 from catalog_ingest.engine.burst import BurstProgress, BurstScope, StopCheck, run_burst
 from catalog_ingest.engine.clock import Clock, SystemClock
 from catalog_ingest.engine.deferred_items import Dispatcher, settle
+from catalog_ingest.engine.event_deltas import EventOutcome, apply_event
 from catalog_ingest.engine.outcome import TickAction, TickOutcome
 from catalog_ingest.engine.redaction import Redactor
 from catalog_ingest.engine.stale_sweep import sweep
@@ -118,6 +120,23 @@ class Engine:
             return self._outcome(TickAction.FENCED, ingestion, note=str(error))
         except StopRequestedError as error:
             return self._outcome(TickAction.STOPPED, ingestion, note=str(error))
+
+    def apply_event(
+        self,
+        provider_name: str,
+        topic: str,
+        payload: Mapping[str, Any],
+        *,
+        lease: Lease | None = None,
+    ) -> EventOutcome:
+        """Deliver an upstream event to the provider and apply its delta.
+
+        Like :meth:`tick`, callers that run concurrently hold the provider lock and pass its
+        ``lease``: the event then runs between two steps, never inside a burst, and writes
+        under a fresh fence (see :mod:`catalog_ingest.engine.event_deltas`).
+        """
+        binding = self.binding(provider_name)
+        return apply_event(self.repository, binding, topic, payload, self.clock, lease)
 
     def _step(
         self, binding: ProviderBinding, ingestion: Ingestion, fence: int, stop: "Stop"

@@ -1,9 +1,6 @@
-"""The OpenChoreo read API: organizations, projects, components and one component."""
+"""The organization-era read API: organizations, projects, components and one component."""
 
-import asyncio
-import logging
 import re
-from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,18 +8,14 @@ from starlette.routing import Route
 
 from catalog_ingest.simulator.api_errors import ApiError, invalid_limit, json_response
 from catalog_ingest.simulator.dataset import NotFoundError, Path
-from catalog_ingest.simulator.faults import Endpoint, FaultPlan
+from catalog_ingest.simulator.faults import FaultPlan
+from catalog_ingest.simulator.serving import Dialect, Served, served_route
 from catalog_ingest.simulator.state import Simulator
 
-PREFIX = "/api/v1"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 512
 MALFORMED_BODY = b'{"success": true, "data": {"items": [{"name": '
 _INTEGER = re.compile(r"[+-]?[0-9]+")
-
-logger = logging.getLogger(__name__)
-
-Handler = Callable[[Simulator, Request, FaultPlan], Response]
 
 
 UNPAGED_LIMIT = 10**9
@@ -67,6 +60,9 @@ def list_items(simulator: Simulator, request: Request, plan: FaultPlan) -> Respo
     window = simulator.dataset.page(parent, after, limit, repeat)
     if plan.stuck_token and token is not None:
         next_token, has_more = token, True
+    elif plan.cycle_token and token is not None:
+        fresh = simulator.tokens.issue(listing, window.last_name or after, window.last_visible)
+        next_token, has_more = simulator.faults.cycle.answer(token, fresh), True
     elif window.has_more:
         next_token = simulator.tokens.issue(listing, window.last_name, window.last_visible)
         has_more = True
@@ -89,58 +85,33 @@ def get_component(simulator: Simulator, request: Request, plan: FaultPlan) -> Re
     return json_response({"success": True, "data": detail})
 
 
-async def _answer(
-    simulator: Simulator, endpoint: Endpoint, handler: Handler, request: Request
-) -> Response:
-    try:
-        simulator.require_auth(request)
-        component = None
-        if endpoint == "detail":
-            component = "/".join(request.path_params[k] for k in ("org", "project", "component"))
-        has_token = bool(request.query_params.get("continue"))
-        plan = simulator.faults.plan(endpoint, has_token, component)
-        if plan.delay_seconds > 0:
-            await asyncio.sleep(plan.delay_seconds)
-        if plan.error is not None:
-            raise plan.error
-        if plan.malformed:
-            return Response(MALFORMED_BODY, media_type="application/json")
-        return handler(simulator, request, plan)
-    except ApiError as error:
-        return error.response()
-    except NotFoundError as error:
-        return ApiError(404, error.code, str(error)).response()
-    except Exception:
-        logger.exception("simulator: %s request failed", endpoint)
-        return ApiError(500, "INTERNAL_ERROR", "internal error").response()
+def _not_found(error: NotFoundError) -> ApiError:
+    return ApiError(404, error.code, str(error))
 
 
-def _counted(
-    simulator: Simulator, endpoint: Endpoint, handler: Handler
-) -> Callable[[Request], Awaitable[Response]]:
-    """The route endpoint: counts the request in the stats around answering it."""
-
-    async def serve(request: Request) -> Response:
-        simulator.stats.begin(endpoint)
-        status: int | None = None
-        try:
-            response = await _answer(simulator, endpoint, handler, request)
-            status = response.status_code
-            return response
-        finally:
-            simulator.stats.end(endpoint, status)
-
-    return serve
+def _detail_path(simulator: Simulator, request: Request) -> str:
+    return "/".join(request.path_params[k] for k in ("org", "project", "component"))
 
 
-def api_routes(simulator: Simulator) -> list[Route]:
-    routes: list[tuple[str, Endpoint, Handler]] = [
-        ("/orgs", "orgs", list_items),
-        ("/orgs/{org}/projects", "projects", list_items),
-        ("/orgs/{org}/projects/{project}/components", "components", list_items),
-        ("/orgs/{org}/projects/{project}/components/{component}", "detail", get_component),
+ORG_DIALECT = Dialect(
+    cursor_param="continue",
+    malformed_body=MALFORMED_BODY,
+    render=ApiError.response,
+    not_found=_not_found,
+)
+
+
+def org_routes(simulator: Simulator) -> list[Route]:
+    served = [
+        Served("/orgs", "orgs", list_items, ORG_DIALECT),
+        Served("/orgs/{org}/projects", "projects", list_items, ORG_DIALECT),
+        Served("/orgs/{org}/projects/{project}/components", "components", list_items, ORG_DIALECT),
+        Served(
+            "/orgs/{org}/projects/{project}/components/{component}",
+            "detail",
+            get_component,
+            ORG_DIALECT,
+            component_of=_detail_path,
+        ),
     ]
-    return [
-        Route(PREFIX + path, _counted(simulator, endpoint, handler), methods=["GET"])
-        for path, endpoint, handler in routes
-    ]
+    return [served_route(simulator, route) for route in served]

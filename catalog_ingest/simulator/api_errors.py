@@ -8,18 +8,28 @@ from starlette.responses import Response
 
 from catalog_ingest.contracts.errors import IngestError
 
+ErrorDetail = dict[str, str]
+"""``{"field", "message"}``: one entry of the namespace-era error body's ``details``."""
+
 
 class ApiError(IngestError):
-    """Raised anywhere in a request; answered as ``{"success": false, "error", "code"}``."""
+    """Raised anywhere in a request; answered as ``{"success": false, "error", "code"}`` in the
+    organization era, translated by :mod:`.namespace_errors` in the namespace era."""
 
     def __init__(
-        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        details: list[ErrorDetail] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        self.details = list(details or [])
 
     def response(self) -> Response:
         body = {"success": False, "error": self.message, "code": self.code}

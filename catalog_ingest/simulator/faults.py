@@ -3,7 +3,7 @@
 import random
 import threading
 from dataclasses import dataclass, replace
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,8 +14,23 @@ from catalog_ingest.simulator.api_errors import (
     unavailable,
 )
 
-Endpoint = Literal["orgs", "projects", "components", "detail"]
-ENDPOINTS: tuple[Endpoint, ...] = ("orgs", "projects", "components", "detail")
+Endpoint = Literal[
+    "orgs",
+    "projects",
+    "components",
+    "detail",
+    "namespaces",
+    "namespace",
+    "ns_projects",
+    "ns_project",
+    "ns_components",
+    "ns_component",
+    "workloads",
+    "workload",
+]
+"""Routes by name: the organization era's four, then the namespace era's (``ns_`` where a
+name would clash; ``ns_component`` is ``GET /namespaces/{ns}/components/{name}``)."""
+ENDPOINTS: tuple[Endpoint, ...] = get_args(Endpoint)
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
@@ -39,18 +54,26 @@ class FaultSettings(BaseModel):
     malformed_rate: Rate = 0.0
     """Answered 200 with a body that is not JSON."""
     expire_rate: Rate = 0.0
-    """Requests carrying a continue token answered 410 CONTINUE_TOKEN_EXPIRED."""
+    """Requests carrying a continue token answered 410 CONTINUE_TOKEN_EXPIRED; in the namespace
+    era, requests carrying a cursor answered 500 INTERNAL_ERROR (as the server does)."""
     stuck_token: bool = False
-    """The ``continue`` returned is the token sent (and ``hasMore`` stays true)."""
+    """The ``continue`` returned is the token sent (and ``hasMore`` stays true); in the
+    namespace era the ``nextCursor`` returned is the cursor sent."""
+    cycle_token: bool = False
+    """Continued listings alternate between two tokens: the page of token A answers B and the
+    page of B answers A again (both pages served as usual), so a client that only checks that
+    the token changed loops forever. Both eras; the first page of a listing is unaffected."""
     duplicate_rate: Rate = 0.0
     """Continued pages that first repeat the last visible item of the previous page."""
     unpaged: bool = False
     """Listings ignore ``limit`` / ``continue`` and answer ``{items, totalCount}`` at once, as
-    servers before cursor pagination did (applies to every listing, whatever ``endpoints``)."""
+    servers before cursor pagination did (applies to every listing, whatever ``endpoints``);
+    namespace-era listings answer every item with an empty ``pagination``."""
     endpoints: list[Endpoint] | None = None
     """Restrict the faults above to these endpoints (default: all)."""
     fail_components: list[str] = Field(default_factory=list)
-    """``org/project/component`` paths whose detail GET always answers 503."""
+    """``org/project/component`` paths whose detail GET (and namespace-era
+    ``GET /namespaces/{org}/components/{component}``) always answers 503."""
     fault_seed: int = 0
 
 
@@ -62,7 +85,27 @@ class FaultPlan:
     error: ApiError | None = None
     malformed: bool = False
     stuck_token: bool = False
+    cycle_token: bool = False
     duplicate: bool = False
+
+
+class TokenCycle:
+    """The memory of the ``cycle_token`` fault: which token answers which (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._partner: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def answer(self, sent: str, fresh: str) -> str:
+        """The token to answer a request that carried ``sent``: its partner once it has one,
+        else ``fresh`` (the token the page would carry), which becomes its partner."""
+        with self._lock:
+            partner = self._partner.get(sent)
+            if partner is None:
+                self._partner[sent] = fresh
+                self._partner[fresh] = sent
+                return fresh
+            return partner
 
 
 class FaultInjector:
@@ -81,6 +124,7 @@ class FaultInjector:
             self._settings = settings
             self._failing = frozenset(settings.fail_components)
             self._rng = random.Random(settings.fault_seed)
+            self.cycle = TokenCycle()
 
     def _hit(self, rate: float) -> bool:
         return rate > 0.0 and self._rng.random() < rate
@@ -108,6 +152,7 @@ class FaultInjector:
             error=self._error(settings, has_token),
             malformed=self._hit(settings.malformed_rate),
             stuck_token=settings.stuck_token and has_token,
+            cycle_token=settings.cycle_token and has_token,
             duplicate=has_token and self._hit(settings.duplicate_rate),
         )
 

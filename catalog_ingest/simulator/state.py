@@ -4,14 +4,19 @@ import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from starlette.requests import Request
 
 from catalog_ingest.simulator.api_errors import unauthorized
 from catalog_ingest.simulator.dataset import Dataset
 from catalog_ingest.simulator.faults import FaultInjector, FaultSettings
+from catalog_ingest.simulator.namespace_views import WorkloadIndex
 from catalog_ingest.simulator.stats import RequestStats
 from catalog_ingest.simulator.tokens import ContinueTokens
+
+ApiGeneration = Literal["namespaces", "orgs", "both"]
+API_GENERATIONS: tuple[ApiGeneration, ...] = get_args(ApiGeneration)
 
 
 @dataclass(frozen=True)
@@ -26,8 +31,14 @@ class SimulatorConfig:
     token_secret: bytes | None = field(default=None, repr=False)
     """Key signing continue tokens; random per simulator when None."""
     clock: Callable[[], float] = time.time
+    api: ApiGeneration = "both"
+    """Which contract is served: the namespace era (``/namespaces...``, today's OpenChoreo),
+    the organization era (``/orgs...``) or both, from the same dataset."""
 
     def __post_init__(self) -> None:
+        if self.api not in API_GENERATIONS:
+            choices = ", ".join(API_GENERATIONS)
+            raise ValueError(f"api must be one of {choices}, got {self.api!r}")
         if self.token_ttl_seconds is not None and self.token_ttl_seconds <= 0:
             raise ValueError(f"token TTL must be > 0 seconds, got {self.token_ttl_seconds}")
         if self.token_max_uses is not None and self.token_max_uses < 1:
@@ -44,6 +55,7 @@ class Simulator:
         self.config = config
         self.faults = FaultInjector(config.faults)
         self.stats = RequestStats()
+        self.workloads = WorkloadIndex(dataset)
         self.tokens = ContinueTokens(
             secret=config.token_secret,
             ttl_seconds=config.token_ttl_seconds,

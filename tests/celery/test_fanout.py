@@ -39,6 +39,7 @@ def provider_config(url: str, **options: Any) -> dict[str, Any]:
         "type": "openchoreo",
         "settings": {
             "base_url": f"{url}/api/v1",
+            "api_generation": "orgs",  # the detail fan-out serves organization-era services
             "default_owner": OWNER,
             "retries": 1,
             "max_retry_delay_seconds": 0.05,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import orjson
 import pytest
 
+from catalog_ingest.providers.openchoreo.listing import MAX_PAGES_WITHOUT_PROGRESS
 from catalog_ingest.providers.openchoreo.upstream_errors import (
     ContinueTokenExpiredError,
     NotFoundError,
@@ -190,6 +191,28 @@ def test_a_token_that_does_not_advance_is_an_error_not_a_loop() -> None:
     assert first.cursor is not None
     with pytest.raises(UpstreamContractError, match="continue token did not advance"):
         step(first.cursor, stuck, want=100, max_fetches=10)
+
+
+def test_tokens_that_cycle_without_moving_forward_are_an_error_not_a_loop() -> None:
+    """Tokens A, B, A, B...: each differs from the one sent, so an equality check passes, but
+    page B leads back to the first organizations and the listing never gets anywhere. The walk
+    used to loop forever on this."""
+    pages = {None: ["o1", "o2"], "A": ["o3", "o4"], "B": ["o1", "o2"]}
+    following = {None: "A", "A": "B", "B": "A"}
+
+    def cycling(depth: int, parents: tuple[str, ...], token: str | None) -> Listing:
+        if depth > 0:
+            return Listing([], [], None, False)
+        return Listing(pages[token], pages[token], following[token], True)
+
+    cursor = WalkCursor.load(None)
+    with pytest.raises(UpstreamContractError, match="did not advance") as failure:
+        for _ in range(1000):
+            result = step(cursor, cycling, want=1000, max_fetches=7)
+            assert result.cursor is not None
+            cursor = WalkCursor.load(orjson.loads(orjson.dumps(result.cursor.dump())))
+    assert f"{MAX_PAGES_WITHOUT_PROGRESS} pages in a row" in str(failure.value)
+    assert str(failure.value).startswith("listing organizations: ")
 
 
 def test_a_listing_out_of_name_order_is_a_contract_error() -> None:

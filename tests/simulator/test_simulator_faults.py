@@ -9,12 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from catalog_ingest.simulator.faults import FaultSettings
+from catalog_ingest.simulator.faults import ENDPOINTS, FaultSettings
 from catalog_ingest.simulator.spec import DatasetSpec
 from catalog_ingest.simulator.state import SimulatorConfig
 from tests.support.simulator_harness import Running, data, error_code, pages, running
 
 PROJECT_SPEC = DatasetSpec(orgs=1, projects=1, components=20, seed=4)
+IDLE = dict.fromkeys(ENDPOINTS, 0)
+"""Every endpoint's counter at rest (both API generations are counted)."""
 
 
 def first_project(sim: Running) -> tuple[str, str]:
@@ -185,7 +187,7 @@ def test_stats_count_concurrent_requests_exactly() -> None:
         assert codes == [200] * 8
         stats = sim.stats()
         assert stats["requests"] == 8
-        assert stats["by_endpoint"] == {"orgs": 0, "projects": 0, "components": 0, "detail": 8}
+        assert stats["by_endpoint"] == {**IDLE, "detail": 8}
         assert stats["by_status"] == {"200": 8}
         assert stats["in_flight"] == 0
         assert stats["max_in_flight"] == 8
@@ -209,7 +211,7 @@ def test_stats_stay_exact_under_many_clients_and_ignore_control_requests() -> No
         sim.control.get("/_control/faults")
         stats: dict[str, Any] = sim.stats()
         assert stats["requests"] == 192
-        assert stats["by_endpoint"] == {"orgs": 48, "projects": 96, "components": 0, "detail": 48}
+        assert stats["by_endpoint"] == {**IDLE, "orgs": 48, "projects": 96, "detail": 48}
         assert stats["by_status"] == {"200": codes.count(200), "404": codes.count(404)}
         assert codes.count(404) == 48
         assert 1 <= stats["max_in_flight"] <= 8

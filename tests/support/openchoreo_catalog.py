@@ -26,10 +26,12 @@ def provider_for(
     options: dict[str, Any] | None = None,
     **settings: Any,
 ) -> OpenChoreoProvider:
-    """A provider on the simulator at ``url``; small pages so every walk spans many."""
+    """An organization-era provider on the simulator at ``url``; small pages so every walk
+    spans many."""
     values = {
         "base_url": f"{url}/api/v1",
         "token": token,
+        "api_generation": "orgs",
         "default_owner": OWNER,
         "namespace_strategy": strategy,
         "max_retry_delay_seconds": 0.05,

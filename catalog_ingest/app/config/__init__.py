@@ -6,4 +6,7 @@
   pydantic-settings sources (init kwargs > environment > the file) shared with the workers'
   settings.
 - :mod:`.problems`: every mistake as one line, ``<location>: <value> - <message>``.
+- :mod:`.warnings`: what a valid file sets in vain (keys of the official Backstage plugin's
+  ``openchoreo:`` block that mean nothing here, :mod:`.reference_block`; a ``chunkSize`` the
+  namespace-era API caps), rendered like problems; ``check-config`` prints them and exits 0.
 """

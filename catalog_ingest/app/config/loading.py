@@ -18,6 +18,7 @@ that :func:`load_config` reports every problem at once, located as it was writte
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,6 +39,7 @@ from catalog_ingest.app.config.problems import (
     validation_problems,
 )
 from catalog_ingest.app.config.schema import AppConfig
+from catalog_ingest.app.config.warnings import config_warnings
 
 ENV_OVERRIDES: Mapping[str, str] = {
     "database_url": "DATABASE_URL",
@@ -216,18 +218,44 @@ def load_config(
     environment overrides). ``environ`` defaults to :data:`os.environ`; ``overrides`` (keys as
     in the file) beat both.
     """
+    return _load(path, environ, overrides or {})[0]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReport:
+    """What ``check-config`` says: problems (invalid) and warnings (valid, worth a word)."""
+
+    problems: list[ConfigProblem]
+    warnings: list[ConfigProblem]
+
+
+def check_config_report(
+    path: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> ConfigReport:
+    """Every problem of the configuration, or (when valid) its warnings."""
+    try:
+        config, data = _load(path, environ, {})
+    except ConfigError as exc:
+        return ConfigReport(exc.problems, [])
+    return ConfigReport([], config_warnings(data, config))
+
+
+def _load(
+    path: Path | str | None, environ: Mapping[str, str] | None, overrides: Mapping[str, Any]
+) -> tuple[AppConfig, Mapping[str, Any]]:
+    """The validated configuration and its input as written (expanded)."""
     with reading(ConfigFile.named(path, environ)) as file:
-        data = AppSettings(**(overrides or {})).model_extra or {}
+        data = AppSettings(**overrides).model_extra or {}
     expansion_problems = file.contents[1]
     try:
         config = AppConfig.model_validate(data)
     except ValidationError as exc:
-        overridden = _from_environment(file.environ, overrides or {})
+        overridden = _from_environment(file.environ, overrides)
         problems = validation_problems(exc, data, overridden)
         raise ConfigError(_merge(expansion_problems, problems)) from None
     if expansion_problems:
         raise ConfigError(expansion_problems)
-    return config
+    return config, data
 
 
 def check_config(

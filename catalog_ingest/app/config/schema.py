@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from catalog_ingest.app.config.reference_block import without_reference_only_keys
 from catalog_ingest.app.logging_setup import LogFormat
 from catalog_ingest.contracts.errors import IngestError, UnknownProviderError
 from catalog_ingest.engine.options import ProviderOptions
@@ -167,10 +168,17 @@ class ProviderConfig(_Model):
 class OpenChoreoBlock(OpenChoreoSettings):
     """The reference Backstage ``openchoreo:`` app-config block, accepted verbatim.
 
-    Its keys are the OpenChoreo provider's settings plus ``incremental`` (the options).
+    Its keys are the OpenChoreo provider's settings plus ``incremental`` (the options); the
+    official plugin's keys that mean nothing here are dropped (and warned about, see
+    :mod:`.reference_block`).
     """
 
     incremental: ProviderOptions = ProviderOptions()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_reference_only_keys(cls, data: Any) -> Any:
+        return without_reference_only_keys(data)
 
     @field_validator("incremental", mode="before")
     @classmethod

@@ -1,6 +1,9 @@
-"""The OpenChoreo provider: an httpx client, a resumable three-phase walk, and a translator.
+"""The OpenChoreo provider: both API generations, each a resumable walk with a fixed-size cursor.
 
-Organizations become Domains, projects Systems, components Components, and the workload
-endpoints of services APIs. The walk's cursor has a fixed size whatever the installation's
-size; see :mod:`catalog_ingest.providers.openchoreo.walk`.
+Today's API (namespace era, :mod:`.namespace_walk`): namespaces become Domains, projects
+Systems, components Components and their workloads' API endpoints APIs, shaped like the
+official Backstage plugin's, from paged listings only (:mod:`.workload_join`). The
+organization-era contract (:mod:`.walk`): organizations, projects and components, with one
+detail call per service. :mod:`.entity_provider` speaks either, as configured or detected
+(:mod:`.generation`).
 """

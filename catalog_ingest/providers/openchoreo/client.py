@@ -29,6 +29,7 @@ from catalog_ingest.providers.openchoreo.payloads import (
 )
 from catalog_ingest.providers.openchoreo.upstream_errors import (
     ContinueTokenExpiredError,
+    InternalServerError,
     NotFoundError,
     TransientUpstreamError,
     UpstreamContractError,
@@ -64,7 +65,7 @@ def path_of(*segments: str) -> str:
     return "".join(f"/{quote(segment, safe='')}" for segment in segments)
 
 
-def _validation_message(error: ValidationError) -> str:
+def validation_message(error: ValidationError) -> str:
     problems = []
     for detail in error.errors()[:3]:
         where = ".".join(str(part) for part in detail["loc"]) or "body"
@@ -136,7 +137,7 @@ class OpenChoreoClient:
             parsed = model.model_validate(body)
         except ValidationError as error:
             raise UpstreamContractError(
-                f"GET {path}: response breaks the OpenChoreo contract: {_validation_message(error)}"
+                f"GET {path}: response breaks the OpenChoreo contract: {validation_message(error)}"
             ) from None
         if not getattr(parsed, "success", False):
             raise UpstreamContractError(f"GET {path}: 200 response with success=false")
@@ -145,6 +146,20 @@ class OpenChoreoClient:
     def _get_json(
         self, path: str, params: Mapping[str, str | int], gate: Gate | None = None
     ) -> Any:
+        return self.get_json(path, params, gate=gate)
+
+    def get_json(
+        self,
+        path: str,
+        params: Mapping[str, str | int],
+        *,
+        gate: Gate | None = None,
+        retried: frozenset[int] = TRANSIENT_STATUSES,
+    ) -> Any:
+        """The decoded body of ``GET path``: network errors and the ``retried`` statuses are
+        retried (jitter, ``Retry-After``), then raise :class:`TransientUpstreamError`; 404,
+        410 and an unretried 500 raise their own errors, any other non-200 an UpstreamError.
+        ``gate`` is taken around each attempt (a global request slot)."""
         attempt = 0
         while True:
             try:
@@ -155,7 +170,7 @@ class OpenChoreoClient:
                 self._wait_or_give_up(attempt, failure, None)
                 attempt += 1
                 continue
-            if response.status_code in TRANSIENT_STATUSES:
+            if response.status_code in retried:
                 failure = f"GET {path}: HTTP {response.status_code}{_error_detail(response)}"
                 self._wait_or_give_up(attempt, failure, response.headers.get("Retry-After"))
                 attempt += 1
@@ -207,6 +222,8 @@ def _decode(path: str, response: httpx.Response) -> Any:
         raise ContinueTokenExpiredError(f"GET {path}: HTTP 410{_error_detail(response)}")
     if status == 404:
         raise NotFoundError(f"GET {path}: HTTP 404{_error_detail(response)}")
+    if status == 500:
+        raise InternalServerError(f"GET {path}: HTTP 500{_error_detail(response)}")
     if status != 200:
         raise UpstreamError(f"GET {path}: HTTP {status}{_error_detail(response)}")
     try:

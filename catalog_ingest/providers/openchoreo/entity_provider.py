@@ -1,82 +1,85 @@
-"""The OpenChoreo incremental provider: the walk, the client and the translator together."""
+"""The OpenChoreo incremental provider: the walks, the clients and the translators together.
+
+It ingests both API generations (see :mod:`.generation`): today's namespace era
+(:mod:`.namespace_pages`) and the organization era (:mod:`.org_pages`). ``apiGeneration: auto``
+asks the server at the start of each pass; the answer is kept in the cursor for the pass.
+"""
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import structlog
 
 from catalog_ingest.contracts.provider import (
     BurstInfo,
-    Deferred,
-    Entity,
+    EventResult,
     Gate,
     JSONValue,
     Page,
+    Resolution,
     Resolve,
 )
 from catalog_ingest.engine.options import ProviderOptions
-from catalog_ingest.providers.openchoreo.client import (
-    MAX_LIMIT,
-    OpenChoreoClient,
-    RetryPolicy,
-    path_of,
+from catalog_ingest.providers.openchoreo import events
+from catalog_ingest.providers.openchoreo.client import OpenChoreoClient, RetryPolicy
+from catalog_ingest.providers.openchoreo.generation import (
+    Generation,
+    PaginationUnsupportedError,
+    check_pagination,
+    cursor_generation,
+    detect_generation,
 )
-from catalog_ingest.providers.openchoreo.payloads import Component, Organization, Project
-from catalog_ingest.providers.openchoreo.resolver import defer_service, resolve_service
+from catalog_ingest.providers.openchoreo.namespace_client import NamespaceClient
+from catalog_ingest.providers.openchoreo.namespace_pages import (
+    NamespaceReader,
+    describe_namespace_cursor,
+    namespace_page,
+)
+from catalog_ingest.providers.openchoreo.namespace_resolver import is_lookup, resolve_lookup
+from catalog_ingest.providers.openchoreo.namespace_translate import (
+    NamespaceTranslator,
+    namespace_origin,
+    owner_ref,
+)
+from catalog_ingest.providers.openchoreo.org_pages import OrgReader, describe_org_cursor, org_page
+from catalog_ingest.providers.openchoreo.resolver import resolve_service
 from catalog_ingest.providers.openchoreo.settings import OpenChoreoSettings
-from catalog_ingest.providers.openchoreo.translate import Translator, is_service, origin_of
-from catalog_ingest.providers.openchoreo.upstream_errors import UpstreamContractError
-from catalog_ingest.providers.openchoreo.walk import Emitted, Listing, WalkCursor, step
+from catalog_ingest.providers.openchoreo.translate import Translator, origin_of
 
-COMPONENTS = 2
-"""Depth of the components listing in the walk."""
-MAX_FETCHES_PER_PAGE = 100
-"""Listing calls one ``next`` may make to fill a page (parent pages are cached per burst)."""
+__all__ = ["BurstContext", "OpenChoreoProvider", "PaginationUnsupportedError", "check_pagination"]
 
-_MODELS: tuple[type[Organization], type[Project], type[Component]] = (
-    Organization,
-    Project,
-    Component,
-)
+log = structlog.get_logger(__name__)
 
-
-class PaginationUnsupportedError(UpstreamContractError):
-    """The API does not page its listings with ``limit`` / ``continue``."""
+ORG_ERA_OWNER = "openchoreo"
+"""``spec.owner`` of organization-era entities when ``defaultOwner`` is not set."""
 
 
 @dataclass
 class BurstContext:
-    """What one burst holds: the client and a cache of parent pages."""
+    """What one burst holds: the client, and a reader (with its page cache) per generation."""
 
     client: OpenChoreoClient
-    limit: int
-    _cache: dict[int, tuple[tuple[Any, ...], Listing]] = field(default_factory=dict)
+    chunk_size: int
+    _readers: dict[str, Any] = field(default_factory=dict)
 
-    def fetch(self, depth: int, parents: tuple[str, ...], token: str | None) -> Listing:
-        """One listing page; the last page of each depth is kept, since the walk re-reads a
-        parent's page for every child it finishes."""
-        key = (parents, token)
-        cached = self._cache.get(depth)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        path = path_of(*_listing_segments(depth, parents))
-        page = self.client.list_page(path, _MODELS[depth], self.limit, token)
-        listing = Listing(
-            [item.name for item in page.items], page.items, page.continue_token, page.has_more
-        )
-        self._cache[depth] = (key, listing)
-        return listing
+    @property
+    def orgs(self) -> OrgReader:
+        if "orgs" not in self._readers:
+            self._readers["orgs"] = OrgReader(self.client, self.chunk_size)
+        reader: OrgReader = self._readers["orgs"]
+        return reader
 
-
-def _listing_segments(depth: int, parents: tuple[str, ...]) -> list[str]:
-    if depth == 0:
-        return ["orgs"]
-    if depth == 1:
-        return ["orgs", parents[0], "projects"]
-    return ["orgs", parents[0], "projects", parents[1], "components"]
+    @property
+    def namespaces(self) -> NamespaceReader:
+        if "namespaces" not in self._readers:
+            client = NamespaceClient(self.client)
+            self._readers["namespaces"] = NamespaceReader(client, self.chunk_size)
+        reader: NamespaceReader = self._readers["namespaces"]
+        return reader
 
 
 class OpenChoreoProvider:
@@ -97,7 +100,11 @@ class OpenChoreoProvider:
         self._transport = transport
         self._sleep = sleep
         self._pagination_checked = False
-        self.translator = Translator(settings.default_owner, settings.namespace_strategy)
+        self.detected: Generation | None = None
+        """The generation the last probe found (``apiGeneration: auto``)."""
+        owner = settings.default_owner or ORG_ERA_OWNER
+        self.translator = Translator(owner, settings.namespace_strategy)
+        self.namespace_translator = NamespaceTranslator(owner_ref(settings.default_owner))
 
     @property
     def name(self) -> str:
@@ -119,75 +126,86 @@ class OpenChoreoProvider:
     def around(self, burst: BurstInfo) -> Iterator[BurstContext]:
         client = self._client()
         try:
-            if not self._pagination_checked:
+            if self.settings.api_generation == "orgs" and not self._pagination_checked:
                 check_pagination(client)
                 self._pagination_checked = True
-            yield BurstContext(client, min(self.options.chunk_size, MAX_LIMIT))
+            yield BurstContext(client, self.options.chunk_size)
         finally:
             client.close()
 
     @contextmanager
     def resolver(self, gate: Gate) -> Iterator[Resolve]:
-        """Resolve deferred services: one detail call each, every attempt through ``gate``."""
+        """Resolve deferred items, every attempt through ``gate``: an organization-era
+        service's detail call, or a namespace-era component's workload lookup."""
         client = self._client(gate)
+        namespaces = NamespaceClient(client)
+
+        def resolve(payload: JSONValue) -> Resolution:
+            if is_lookup(payload):
+                return resolve_lookup(namespaces, self.namespace_translator, payload)
+            return resolve_service(client, self.translator, payload)
+
         try:
-            yield lambda payload: resolve_service(client, self.translator, payload)
+            yield resolve
         finally:
             client.close()
 
     def next(self, context: BurstContext, cursor: JSONValue) -> Page:
-        result = step(
-            WalkCursor.load(cursor),
-            context.fetch,
-            want=context.limit,
-            max_fetches=MAX_FETCHES_PER_PAGE,
-        )
-        entities: list[Entity] = []
-        deferred: list[Deferred] = []
-        for batch in result.emitted:
-            entities += self._entities(batch)
-            if batch.depth == COMPONENTS:
-                org, project = batch.parents
-                deferred += [defer_service(org, project, c) for c in batch.items if is_service(c)]
-        if result.cursor is None:
-            return Page(done=True, entities=entities, deferred=deferred)
-        return Page(done=False, entities=entities, cursor=result.cursor.dump(), deferred=deferred)
+        if self._generation_of(context.client, cursor) == "namespaces":
+            return namespace_page(context.namespaces, self.namespace_translator, cursor)
+        return org_page(context.orgs, self.translator, cursor)
+
+    def generation(self, client: OpenChoreoClient) -> Generation:
+        """The generation to speak: the setting, or (``auto``) what the server answers to
+        :func:`~.generation.detect_generation`, asked once and remembered by this instance
+        (event handlers use this; a pass asks again at its start)."""
+        setting = self.settings.api_generation
+        if setting != "auto":
+            return setting
+        if self.detected is None:
+            self._detect(client)
+        assert self.detected is not None
+        return self.detected
+
+    def _generation_of(self, client: OpenChoreoClient, cursor: JSONValue) -> Generation:
+        """A pass keeps the generation it started with (it is in the cursor); ``auto`` asks
+        the server at the start of each pass."""
+        if cursor is not None:
+            return cursor_generation(cursor)
+        if self.settings.api_generation == "auto":
+            return self._detect(client)
+        return self.settings.api_generation
+
+    def _detect(self, client: OpenChoreoClient) -> Generation:
+        generation = detect_generation(client)
+        log.info("OpenChoreo API generation detected", provider=self.name, api=generation)
+        self.detected = generation
+        return generation
+
+    def describe_cursor(self, cursor: JSONValue) -> dict[str, str]:
+        """``ingest status``'s view of a stored cursor: the API generation and the listing."""
+        generation = cursor_generation(cursor)
+        try:
+            if generation == "namespaces":
+                return {"api": "namespaces", "walking": describe_namespace_cursor(cursor)}
+            return {"api": "orgs", "walking": describe_org_cursor(cursor)}
+        except ValueError:
+            return {}
 
     def origin_of(self, entity: Mapping[str, Any]) -> str:
-        return origin_of(entity)
+        annotations = entity.get("metadata", {}).get("annotations", {})
+        if "openchoreo.io/organization" in annotations:
+            return origin_of(entity)
+        return namespace_origin(entity)
 
-    def _entities(self, batch: Emitted) -> list[Entity]:
-        """What a batch gives at once; services wait for their detail calls (deferred)."""
-        translator = self.translator
-        if batch.depth == 0:
-            return [translator.domain(org) for org in batch.items]
-        if batch.depth == 1:
-            return [translator.system(project, batch.parents[0]) for project in batch.items]
-        org, project = batch.parents
-        return [
-            entity
-            for component in batch.items
-            if not is_service(component)
-            for entity in translator.component(component, org, project)
-        ]
+    def supports_event_topics(self) -> Sequence[str]:
+        return [events.TOPIC]
 
-
-def check_pagination(client: OpenChoreoClient) -> None:
-    """Fail clearly when the API does not page listings with ``limit`` / ``continue``."""
-    body = client.raw_list("/orgs", 1)
-    data = body.get("data") if isinstance(body, dict) else None
-    metadata = data.get("metadata") if isinstance(data, dict) else None
-    items = data.get("items") if isinstance(data, dict) else None
-    pages = (
-        isinstance(metadata, dict)
-        and isinstance(metadata.get("hasMore"), bool)
-        and isinstance(items, list)
-        and len(items) <= 1
-        and (not metadata["hasMore"] or bool(metadata.get("continue")))
-    )
-    if not pages:
-        raise PaginationUnsupportedError(
-            "GET /orgs?limit=1: the API does not support cursor pagination (expected "
-            "data.metadata.hasMore and data.metadata.continue, at most 1 item); this provider "
-            "needs an OpenChoreo API with limit/continue paging"
-        )
+    def on_event(self, topic: str, payload: Mapping[str, Any]) -> EventResult:
+        """The delta of the resource an OpenChoreo event names (see :mod:`.events`)."""
+        client = self._client()
+        translators = events.Translators(self.translator, self.namespace_translator)
+        try:
+            return events.on_event(client, lambda: self.generation(client), translators, payload)
+        finally:
+            client.close()

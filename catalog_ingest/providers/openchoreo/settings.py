@@ -16,11 +16,23 @@ class OpenChoreoSettings(BaseModel):
 
     base_url: str = Field(description="The API's base URL, including /api/v1.")
     token: SecretStr | None = Field(None, description="Bearer token; never logged.")
-    default_owner: str = Field("openchoreo", min_length=1, description="spec.owner of entities.")
+    api_generation: Literal["auto", "namespaces", "orgs"] = Field(
+        "auto",
+        description="Which OpenChoreo API: namespaces (today's), orgs (the organization-era "
+        "contract), or auto: asked at the start of each pass (GET /namespaces?limit=1).",
+    )
+    default_owner: str | None = Field(
+        None,
+        min_length=1,
+        description="spec.owner of entities. Namespace era: group:default/<it>, default "
+        "openchoreo-users (as the reference plugin); organization era: as is, default "
+        "openchoreo.",
+    )
     namespace_strategy: Literal["default", "organization"] = Field(
         "default",
-        description="default: every entity in the 'default' namespace (clashes are reported, "
-        "the first writer kept); organization: one namespace per organization.",
+        description="Organization era only. default: every entity in the 'default' namespace "
+        "(clashes are reported, the first writer kept); organization: one namespace per "
+        "organization.",
     )
     timeout_seconds: float = Field(30.0, gt=0, le=300, description="Per-request timeout.")
     retries: int = Field(3, ge=0, le=10, description="Retries of 429 / 5xx / network errors.")

@@ -4,6 +4,8 @@ from catalog_ingest.contracts.errors import UpstreamError
 
 __all__ = [
     "ContinueTokenExpiredError",
+    "CursorRejectedError",
+    "InternalServerError",
     "NotFoundError",
     "TransientUpstreamError",
     "UpstreamContractError",
@@ -25,3 +27,16 @@ class NotFoundError(UpstreamError):
 
 class TransientUpstreamError(UpstreamError):
     """429, 5xx or a network failure that persisted through every retry."""
+
+
+class InternalServerError(UpstreamError):
+    """HTTP 500 that was not retried (see :class:`CursorRejectedError`)."""
+
+
+class CursorRejectedError(UpstreamError):
+    """HTTP 500 answering a request that carried a cursor (namespace-era API).
+
+    Today's server reports an expired continue token (Kubernetes compacts them after about five
+    minutes) or an undecodable cursor as ``500 INTERNAL_ERROR``, not as a 410: the listing must
+    restart from its beginning.
+    """

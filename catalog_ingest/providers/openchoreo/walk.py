@@ -11,10 +11,11 @@ So the cursor never grows with the number of organizations or projects (no queue
 "processed" sets), and survives a JSON round trip. Listings are ordered by name (Kubernetes
 key order), which makes resumption exact: items at or before the position's name are skipped,
 whether a page is fetched again, the server repeats an item, or a listing restarts after its
-continue token expired (HTTP 410). Parents that vanish mid-walk (404) are skipped.
+continue token expired (HTTP 410). Parents that vanish mid-walk (404) are skipped, and a
+listing that stops advancing is an error (see :mod:`.listing`).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -22,29 +23,37 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from catalog_ingest.contracts.provider import JSONValue
+from catalog_ingest.providers.openchoreo.listing import (
+    MAX_RESTARTS_WITHOUT_PROGRESS,
+    Listing,
+    Position,
+    Restarts,
+    check_cursor_moved,
+    new_items,
+    next_page,
+)
 from catalog_ingest.providers.openchoreo.upstream_errors import (
     ContinueTokenExpiredError,
     NotFoundError,
     UpstreamContractError,
 )
 
-log = structlog.get_logger(__name__)
+__all__ = [
+    "LEVELS",
+    "MAX_RESTARTS_WITHOUT_PROGRESS",
+    "Emitted",
+    "FetchListing",
+    "Listing",
+    "Position",
+    "StepResult",
+    "WalkCursor",
+    "step",
+]
 
-MAX_RESTARTS_WITHOUT_PROGRESS = 5
-"""A listing whose continue tokens keep expiring before any is honoured is an upstream problem
-to back off from, not a reason to restart forever."""
+log = structlog.get_logger(__name__)
 
 LEVELS = ("organizations", "projects", "components")
 """Depth 0, 1 and 2 of the walk; phase ``n`` emits the items of depth ``n``."""
-
-
-class Position(BaseModel):
-    """Where a listing resumes: the page's continue token and the last name consumed."""
-
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-
-    token: str | None = Field(None, alias="t")
-    after: str | None = Field(None, alias="a")
 
 
 class WalkCursor(BaseModel):
@@ -79,16 +88,6 @@ class WalkCursor(BaseModel):
         return dumped
 
 
-@dataclass(frozen=True, slots=True)
-class Listing:
-    """One fetched page of a listing: item names in order, the items, and what follows."""
-
-    names: Sequence[str]
-    items: Sequence[Any]
-    next_token: str | None
-    has_more: bool
-
-
 FetchListing = Callable[[int, tuple[str, ...], str | None], Listing]
 """``(depth, parent names, token) -> Listing``; raises 410 / 404 errors of the client."""
 
@@ -109,23 +108,6 @@ class StepResult:
     """``None`` when the walk is complete."""
 
 
-def _new_items(listing: Listing, position: Position, where: str) -> list[tuple[str, Any]]:
-    """Items after the position's name, checking the by-name order the walk relies on."""
-    fresh: list[tuple[str, Any]] = []
-    last = position.after
-    for name, item in zip(listing.names, listing.items, strict=True):
-        if last is not None and name <= last:
-            if fresh and name < last:
-                raise UpstreamContractError(
-                    f"{where}: items are not ordered by name ({name!r} after {last!r}); "
-                    "resumable paging needs the server's by-name order"
-                )
-            continue  # already consumed: a repeated item, or a restarted listing
-        fresh.append((name, item))
-        last = name
-    return fresh
-
-
 def _where(depth: int, parents: tuple[str, ...]) -> str:
     scope = "/".join(parents)
     return f"listing {LEVELS[depth]}" + (f" of {scope}" if scope else "")
@@ -140,7 +122,7 @@ class _Walker:
         self.emitted: list[Emitted] = []
         self.taken = 0
         self.complete = False
-        self.restarts = 0
+        self.restarts = Restarts()
 
     def advance(self) -> None:
         """One listing fetch at the top of the stack, and what it implies."""
@@ -152,28 +134,23 @@ class _Walker:
         if listing is None:
             return
         where = _where(depth, parents)
-        if listing.has_more and listing.next_token == position.token:
-            raise UpstreamContractError(
-                f"{where}: the continue token did not advance (the server returned the token "
-                "it was sent); stopping instead of looping"
-            )
-        fresh = _new_items(listing, position, where)
-        if position.token is not None:
-            self.restarts = 0  # a token was honoured: the listing moves forward
+        check_cursor_moved(listing, position, where)
+        fresh = new_items(listing, position.after, where)
+        self.restarts.honoured(position)
         if depth == walk.phase:
             if fresh:
                 self.emitted.append(Emitted(depth, parents, [item for _name, item in fresh]))
                 self.taken += len(fresh)
             if listing.has_more:
                 after = fresh[-1][0] if fresh else position.after
-                walk.stack[-1] = Position(token=listing.next_token, after=after)
+                walk.stack[-1] = next_page(listing, position, after, where)
             else:
                 self._pop()
         elif fresh:
-            walk.stack[-1] = Position(token=position.token, after=fresh[0][0])
+            walk.stack[-1] = position.at(fresh[0][0])
             walk.stack.append(Position())
         elif listing.has_more:
-            walk.stack[-1] = Position(token=listing.next_token, after=position.after)
+            walk.stack[-1] = next_page(listing, position, position.after, where)
         else:
             self._pop()
 
@@ -185,14 +162,13 @@ class _Walker:
         except ContinueTokenExpiredError:
             if position.token is None:
                 raise UpstreamContractError(f"{where}: HTTP 410 without a continue token") from None
-            self.restarts += 1
-            if self.restarts > MAX_RESTARTS_WITHOUT_PROGRESS:
+            count = self.restarts.one_more()
+            if self.restarts.exhausted:
                 raise ContinueTokenExpiredError(
-                    f"{where}: continue tokens expired {self.restarts} times in a row, none "
-                    "was honoured"
+                    f"{where}: continue tokens expired {count} times in a row, none was honoured"
                 ) from None
             log.info("continue token expired; restarting the listing", listing=where)
-            self.walk.stack[-1] = Position(after=position.after)
+            self.walk.stack[-1] = position.restarted()
         except NotFoundError:
             if depth == 0:
                 raise
