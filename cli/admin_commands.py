@@ -78,6 +78,7 @@ def clear_finished(
     """Delete the provider's finished ingestions except the newest completed one."""
     runtime = runtime_for(config, database_url)
     try:
+        runtime.engine.binding(provider)  # an unknown name is one line, exit 2
         result = admin_operations.clear_finished(runtime.repository, provider)
     finally:
         runtime.close()
@@ -110,8 +111,9 @@ def marks(
     """List the committed pages (marks) of the provider's current pass."""
     import json  # noqa: PLC0415 - only this command formats cursors
 
-    runtime = runtime_for(config, database_url)
+    runtime = runtime_for(config, database_url, read_only=True)
     try:
+        runtime.engine.binding(provider)  # an unknown name is one line, exit 2
         rows = admin_operations.marks(runtime.repository, provider)
     finally:
         runtime.close()

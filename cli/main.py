@@ -1,9 +1,10 @@
 """The ``ingest`` command line: set-up, the demo, status, export and operator actions."""
 
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -20,16 +21,19 @@ from catalog_ingest.app.status_view import render_status, status_rows
 from catalog_ingest.contracts.errors import UserError
 from catalog_ingest.contracts.locking import ProviderBusyError
 from catalog_ingest.contracts.provider import CursorDescriber
-from catalog_ingest.engine.redaction import Redactor
+from catalog_ingest.engine.redaction import Redactor, url_passwords
 from cli.common import (
     ConfigOption,
     DatabaseOption,
     ProviderArgument,
     app,
     err,
+    known_secrets,
     load,
+    require_existing_database,
     runtime_for,
 )
+from cli.provider_lease import provider_lease
 from migrations.runner import upgrade
 from models.catalog_reads import iter_entities
 from models.database import create_database_engine
@@ -140,6 +144,9 @@ def export(
 ) -> None:
     """Stream the catalog to stdout: YAML documents (a catalog location) or JSON lines."""
     settings = load(config, database_url)
+    if provider is not None:
+        settings.provider(provider)  # an unknown name is one line, exit 2
+    require_existing_database(settings.database_url)
     engine = create_database_engine(settings.database_url)
     try:
         count = write_entities(iter_entities(engine, provider), sys.stdout, fmt)
@@ -155,15 +162,17 @@ def status(
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Show each provider's current pass and its last completed one."""
-    runtime = runtime_for(config, database_url)
+    """Show each provider's current pass and its last completed one, and the records of
+    sources no configured provider owns (see `ingest forget`)."""
+    runtime = runtime_for(config, database_url, read_only=True)
     describers = {
         name: binding.provider
         for name, binding in runtime.engine.providers.items()
         if isinstance(binding.provider, CursorDescriber)
     }
     try:
-        rows = status_rows(runtime.repository, runtime.redactor, provider, describers)
+        configured = list(runtime.engine.providers)
+        rows = status_rows(runtime.repository, runtime.redactor, provider, describers, configured)
     finally:
         runtime.close()
     if as_json:
@@ -177,40 +186,66 @@ def status(
 def tick(
     provider: ProviderArgument, config: ConfigOption = None, database_url: DatabaseOption = None
 ) -> None:
-    """Run the provider's next due action in this process and print what it did."""
+    """Run the provider's next due action in this process, under the provider's lock (refused
+    while a worker's burst holds it), and print what it did."""
     runtime = runtime_for(config, database_url)
     try:
-        outcome = runtime.engine.tick(provider)
+        with provider_lease(runtime, provider) as lease:
+            outcome = runtime.engine.tick(provider, lease=lease)
     finally:
         runtime.close()
     typer.echo(f"{provider}: {outcome.action}" + (f" ({outcome.note})" if outcome.note else ""))
 
 
 # Operator and process commands register themselves on the app, listed after the ones above.
-from cli import admin_commands, event_command, process_commands, simulator_command  # noqa: E402, F401
+from cli import (  # noqa: E402, F401
+    admin_commands,
+    event_command,
+    forget_command,
+    process_commands,
+    simulator_command,
+)
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console entry point: user mistakes become one clear line and exit code 2."""
+    """Console entry point: user mistakes become one clear line and exit code 2; an unreachable
+    service one line and exit 1. Every line goes through :func:`_redactor` (no secret shown)."""
     try:
         return app(args=argv, standalone_mode=True)
     except ConfigError as error:
-        for problem in error.problems:
-            err.print(f"config: {problem}", highlight=False, markup=False)
-        raise SystemExit(2) from None
+        _fail([f"config: {problem}" for problem in error.problems], 2, argv)
     except UserError as error:
-        err.print(f"error: {error}", highlight=False, markup=False)
-        raise SystemExit(2) from None
+        _fail([f"error: {error}"], 2, argv)
     except KombuOperationalError as error:
-        err.print(f"error: cannot reach the broker: {error}", highlight=False, markup=False)
-        raise SystemExit(1) from None
+        _fail([f"error: cannot reach the broker: {error}"], 1, argv)
     except RedisError as error:
-        err.print(f"error: cannot reach Redis: {error}", highlight=False, markup=False)
-        raise SystemExit(1) from None
+        _fail([f"error: cannot reach Redis: {error}"], 1, argv)
     except ProviderBusyError as error:
-        err.print(f"error: {error}", highlight=False, markup=False)
-        raise SystemExit(1) from None
+        _fail([f"error: {error}"], 1, argv)
     except OperationalError as error:
-        message = Redactor().redact(str(error.orig) if error.orig else str(error)).strip()
-        err.print(f"error: cannot reach the database: {message}", highlight=False, markup=False)
-        raise SystemExit(1) from None
+        message = str(error.orig) if error.orig else str(error)
+        _fail([f"error: cannot reach the database: {message.strip()}"], 1, argv)
+
+
+def _fail(lines: list[str], code: int, argv: list[str] | None) -> NoReturn:
+    redactor = _redactor(argv)
+    for line in lines:
+        one_line = " ".join(redactor.redact(line).split())
+        err.print(one_line, highlight=False, markup=False)
+    raise SystemExit(code)
+
+
+def _redactor(argv: list[str] | None) -> Redactor:
+    """Credential shapes, the loaded configuration's secrets, and URL passwords given on the
+    command line (a URL the configuration refused is not loaded, its password still known)."""
+    arguments = sys.argv[1:] if argv is None else argv
+    from_arguments = [secret for argument in arguments for secret in url_passwords(argument)]
+    return Redactor([*known_secrets, *from_arguments, *_environment_url_passwords()])
+
+
+def _environment_url_passwords() -> list[str]:
+    return [
+        secret
+        for variable in ("DATABASE_URL", "REDIS_URL")
+        for secret in url_passwords(os.environ.get(variable))
+    ]

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from catalog_ingest.app.config.schema import AppConfig
 from cli.common import ConfigOption, DatabaseOption, app, load, say
 from workers.celery_app import create_app
 from workers.queues import ALL_QUEUES
@@ -20,6 +21,27 @@ def _export_config_path(config: Path | None) -> None:
     """Processes started from here (pool children, Flower) load the same configuration file."""
     if config is not None:
         os.environ["INGEST_CONFIG"] = str(config.resolve())
+
+
+def _run_embedded(settings: AppConfig) -> None:
+    """Everything in one process; a second embedded run on the same database refuses at start
+    (one line naming it, exit 2) instead of fencing this one's bursts out in turn."""
+    from catalog_ingest.app.composition import build_runtime  # noqa: PLC0415
+    from catalog_ingest.coordination.embedded_claim import embedded_claim  # noqa: PLC0415
+    from catalog_ingest.coordination.local_lock import InProcessProviderLock  # noqa: PLC0415
+    from workers.embedded import embedded  # noqa: PLC0415
+
+    runtime = build_runtime(settings, lock=InProcessProviderLock())
+    try:
+        with embedded_claim(runtime.database):
+            say(f"embedded mode: {len(runtime.engine.providers)} provider(s); Ctrl-C stops")
+            try:
+                with embedded(runtime, loglevel=settings.log_level) as scheduler:
+                    scheduler.run(on_result=lambda r: say(f"{r['provider']}: {r['action']}"))
+            except KeyboardInterrupt:
+                say("stopped")
+    finally:
+        runtime.close()
 
 
 @app.command()
@@ -39,19 +61,7 @@ def run(
     settings = load(config, database_url)
     _export_config_path(config)
     if embedded_mode:
-        from catalog_ingest.app.composition import build_runtime  # noqa: PLC0415
-        from catalog_ingest.coordination.local_lock import InProcessProviderLock  # noqa: PLC0415
-        from workers.embedded import embedded  # noqa: PLC0415
-
-        runtime = build_runtime(settings, lock=InProcessProviderLock())
-        say(f"embedded mode: {len(runtime.engine.providers)} provider(s); Ctrl-C stops")
-        try:
-            with embedded(runtime, loglevel=settings.log_level) as scheduler:
-                scheduler.run(on_result=lambda r: say(f"{r['provider']}: {r['action']}"))
-        except KeyboardInterrupt:
-            say("stopped")
-        finally:
-            runtime.close()
+        _run_embedded(settings)
         return
     if database_url:
         os.environ["DATABASE_URL"] = database_url  # forked pool processes load config again

@@ -1,6 +1,6 @@
 """Reading the catalog back: streamed in keyset-ordered batches, constant memory on any size."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
@@ -72,3 +72,21 @@ def source_bodies(connection: Connection, source: str, refs: Sequence[str]) -> d
         )
     )
     return {ref: body for ref, body in rows}
+
+
+def records_by_source(
+    connection: Connection, excluded: Collection[str] = ()
+) -> list[tuple[str, int]]:
+    """How many records each source stores, sources in ``excluded`` left out, by name.
+
+    One scan of the primary key: ``ingest status`` uses it to find sources no configured
+    provider owns (a renamed or removed provider's records, still winning the merge).
+    """
+    statement = (
+        select(source_entities.c.source, func.count())
+        .group_by(source_entities.c.source)
+        .order_by(source_entities.c.source)
+    )
+    if excluded:
+        statement = statement.where(source_entities.c.source.not_in(list(excluded)))
+    return [(source, int(count)) for source, count in connection.execute(statement)]

@@ -1,5 +1,6 @@
 """Database engines for PostgreSQL (psycopg 3) and SQLite (the embedded mode)."""
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -17,7 +18,11 @@ def normalize_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except Exception as error:
-        raise DatabaseURLError(f"not a database URL: {url!r} ({error})") from error
+        # Neither the URL nor make_url's message (which repeats it) is shown: the password
+        # would be.
+        raise DatabaseURLError(
+            "not a database URL: use postgresql://user@host:5432/db or sqlite:///path.db"
+        ) from error
     backend = parsed.get_backend_name()
     if backend in {"postgres", "postgresql"}:
         return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
@@ -26,6 +31,18 @@ def normalize_url(url: str) -> str:
     raise DatabaseURLError(
         f"unsupported database {backend!r}: use postgresql://... or sqlite:///path.db"
     )
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -170,10 +170,16 @@ def record_resolutions(
             resolved_at=now,
             entities=bindparam("item_entities"),
             fallback=bindparam("item_fallback"),
+            keep_refs_of=bindparam("item_keep"),
         )
     )
     rows = [
-        {"item_key": r.key, "item_entities": list(r.entities), "item_fallback": r.fallback}
+        {
+            "item_key": r.key,
+            "item_entities": list(r.entities),
+            "item_fallback": r.fallback,
+            "item_keep": list(r.keep_refs_of) or None,
+        }
         for r in results
     ]
     # One round trip for the group (psycopg pipelines executemany); rowcount sums the rows.
@@ -199,14 +205,16 @@ def page_content(connection: Connection, mark_id: int) -> PageContent | None:
         return None
     entities: list[JSONValue] = list(mark.staged or [])
     fallbacks = 0
+    keep: list[str] = []
     for row in connection.execute(
-        select(deferred_items.c.entities, deferred_items.c.fallback)
+        select(deferred_items.c.entities, deferred_items.c.fallback, deferred_items.c.keep_refs_of)
         .where(deferred_items.c.mark_id == mark_id)
         .order_by(deferred_items.c.position)
     ):
         entities.extend(row.entities or [])
         fallbacks += row.fallback is not None
-    return PageContent(mark.ingestion_id, mark.provider_name, entities, fallbacks)
+        keep.extend(row.keep_refs_of or [])
+    return PageContent(mark.ingestion_id, mark.provider_name, entities, fallbacks, keep)
 
 
 def finalize_page(

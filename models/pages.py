@@ -207,6 +207,21 @@ def mark_and_store(
     return store_entities(connection, source, entities, priority, now, stored), marked.duplicates
 
 
+def mark_kept(
+    connection: Connection,
+    ingestion_id: str,
+    mark_id: int,
+    source: str,
+    refs: Sequence[str],
+) -> None:
+    """Carry refs forward from earlier passes: those ``source`` has stored are marked into the
+    ingestion (so the sweep keeps them) and their bodies stay as they are."""
+    stored = fetch_versions(connection, source, sorted(set(refs)))
+    if stored:
+        marked = mark_refs(connection, ingestion_id, mark_id, sorted(stored), stored)
+        add_marked(connection, ingestion_id, marked.new)
+
+
 def add_marked(connection: Connection, ingestion_id: str, count: int) -> None:
     if count:
         connection.execute(
@@ -253,6 +268,7 @@ def store_page(
     written, duplicates = mark_and_store(
         connection, ingestion_id, mark_id, provider_name, page.entities, page.priority, now
     )
+    mark_kept(connection, ingestion_id, mark_id, provider_name, page.kept_refs)
     kept: dict[str, JSONValue] = {}
     if duplicates:
         kept = {

@@ -108,3 +108,10 @@ def remove_unmarked_batch(
             .values(removed=ingestions.c.removed + removed, updated_at=now)
         )
     return removed, window[-1]
+
+
+def forget_source_batch(connection: Connection, source: str, limit: int, now: datetime) -> int:
+    """Delete the first ``limit`` of ``source``'s records and re-point their catalog entries,
+    as the sweep does; returns how many were deleted (0: none left)."""
+    window = _owned_window(connection, source, None, limit)
+    return delete_source_entities(connection, source, window, now)

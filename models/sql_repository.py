@@ -5,7 +5,7 @@ Each method is one transaction. The SQL itself lives in the modules this class c
 ``catalog_writes`` (the catalog).
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -185,6 +185,22 @@ class SqlRepository:
     def purge_provider(self, provider_name: str) -> int:
         with self.engine.begin() as connection:
             return state.purge_provider(connection, provider_name)
+
+    def orphaned_sources(self, configured: Collection[str]) -> list[tuple[str, int]]:
+        with self.engine.connect() as connection:
+            return catalog_reads.records_by_source(connection, configured)
+
+    def forget_source(self, source: str, now: datetime, batch: int = 1000) -> int:
+        removed = 0
+        while True:
+            with self.engine.begin() as connection:
+                deleted = removals.forget_source_batch(connection, source, batch, now)
+            removed += deleted
+            if deleted == 0:
+                break
+        with self.engine.begin() as connection:
+            state.purge_provider(connection, source)
+        return removed
 
     def purge_all_and_pause(self, providers: Iterable[str], now: datetime) -> list[Ingestion]:
         with self.engine.begin() as connection:

@@ -130,6 +130,8 @@ class DeferredRow(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     entities: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
     fallback: Mapped[str | None] = mapped_column(Text, nullable=True)
+    keep_refs_of: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    """Components whose previous APIs a degraded resolution carries forward."""
 
 
 class MarkEntityRow(Base):

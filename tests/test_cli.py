@@ -99,7 +99,8 @@ def test_an_unsupported_database_url_is_a_one_line_error() -> None:
     result = run_ingest("status", "--database-url", "mysql://localhost/catalog")
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "error: unsupported database 'mysql': use postgresql://... or sqlite:///path.db"
+        "config: database_url: 'mysql://localhost/catalog' - unsupported database 'mysql': "
+        "use postgresql://user@host:5432/db or sqlite:///path.db"
     )
 
 

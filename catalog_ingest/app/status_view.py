@@ -5,7 +5,7 @@ fields about the walk their pass's newest cursor resumes (the OpenChoreo provide
 generation it speaks and the listing it is in), under ``walk``.
 """
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from rich.console import Console
@@ -47,10 +47,13 @@ def status_rows(
     redactor: Redactor,
     provider: str | None = None,
     describers: Mapping[str, CursorDescriber] | None = None,
+    configured: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """One row per provider with its current pass and its newest completed pass.
 
-    ``describers`` maps provider names to what describes their cursors (optional)."""
+    ``describers`` maps provider names to what describes their cursors (optional). With
+    ``configured`` provider names, a source storing records that none of them owns gets
+    ``orphaned_records`` in its row (a row of its own when it has no ingestion records)."""
     rows: dict[str, dict[str, Any]] = {}
     for ingestion in repository.list_ingestions(provider):
         row = rows.setdefault(ingestion.provider_name, {"provider": ingestion.provider_name})
@@ -67,7 +70,24 @@ def status_rows(
         walk = _walk(repository, describer, ingestion.id) if describer is not None else {}
         if walk:
             row[key]["walk"] = walk
+    if configured:
+        _add_orphans(rows, repository, configured, provider)
     return list(rows.values())
+
+
+def _add_orphans(
+    rows: dict[str, dict[str, Any]],
+    repository: IngestionRepository,
+    configured: Collection[str],
+    provider: str | None,
+) -> None:
+    """Count the records of sources no configured provider owns (a renamed or removed
+    provider's: they keep winning the merge until ``ingest forget`` removes them). Without a
+    configured provider (a database shown without its configuration) nothing is called
+    orphaned."""
+    for source, count in repository.orphaned_sources(configured):
+        if provider is None or source == provider:
+            rows.setdefault(source, {"provider": source})["orphaned_records"] = count
 
 
 def _walk(
@@ -131,3 +151,15 @@ def render_status(rows: list[dict[str, Any]], console: Console) -> None:
         console.print("no ingestions yet")
         return
     console.print(table)
+    for line in orphan_lines(rows):
+        console.print(line, highlight=False, markup=False)
+
+
+def orphan_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per orphaned source, with the command that removes its records."""
+    return [
+        f"orphaned source {row['provider']}: {row['orphaned_records']} records "
+        f"(no configured provider); remove them with: ingest forget {row['provider']}"
+        for row in rows
+        if "orphaned_records" in row
+    ]

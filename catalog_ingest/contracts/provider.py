@@ -37,6 +37,10 @@ class Resolution:
     entities: Sequence[Entity] = ()
     fallback: str | None = None
     """Why the item was resolved in a degraded way (e.g. its detail call kept failing)."""
+    keep_refs_of: Sequence[str] = ()
+    """Refs (components) whose previously stored ``spec.providesApis`` are carried forward: a
+    partial failure removes nothing. The engine marks those APIs into the pass (their stored
+    bodies stay as they were) and lists them again in the emitted entity of that ref."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ ingestion's fence still equals it (and, for burst writes, while ``next_action`` 
 ``ingest``), so a worker that lost its lock, or whose pass an operator canceled, writes nothing.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -75,6 +75,9 @@ class PageWrite:
     """Repeats of a ref within this page, already dropped from ``entities``."""
     fallbacks: int = 0
     """Deferred items of this page resolved in a degraded way."""
+    kept_refs: Sequence[str] = ()
+    """Refs carried forward from earlier passes (a partial failure): those the provider has
+    stored are marked into the pass, their bodies untouched, so the sweep keeps them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,7 @@ class ItemResult:
     key: str
     entities: Sequence[JSONValue]
     fallback: str | None = None
+    keep_refs_of: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,8 @@ class PageContent:
     entities: list[JSONValue]
     """The page's own entities, then each item's, in the page's order."""
     fallbacks: int
+    keep_refs_of: list[str] = field(default_factory=list)
+    """Its items' ``Resolution.keep_refs_of``, in the page's order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +252,17 @@ class IngestionRepository(Protocol):
     ) -> None: ...
 
     def purge_provider(self, provider_name: str) -> int: ...
+
+    def orphaned_sources(self, configured: Collection[str]) -> list[tuple[str, int]]:
+        """Sources with stored records that are not in ``configured``, with how many records
+        each stores (by name)."""
+        ...
+
+    def forget_source(self, source: str, now: datetime, batch: int = 1000) -> int:
+        """Delete every record of ``source`` (``batch`` refs per transaction), re-pointing or
+        dropping their catalog entries as a sweep removal does, then its ingestion records;
+        returns how many source records were deleted."""
+        ...
 
     def purge_all_and_pause(self, providers: Iterable[str], now: datetime) -> list[Ingestion]:
         """In one transaction: delete every ingestion record, then open a paused ingestion for

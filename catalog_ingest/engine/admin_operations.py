@@ -1,9 +1,10 @@
 """Operator actions, as core functions: tasks, the CLI and the HTTP API only wrap these."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from catalog_ingest.contracts.errors import UserError
 from catalog_ingest.contracts.states import NextAction, Status
 from catalog_ingest.contracts.storage import Ingestion, IngestionRepository, Mark
 
@@ -79,3 +80,34 @@ def clear_finished(repository: IngestionRepository, provider: str) -> AdminResul
     """Delete finished ingestions except the newest completed one."""
     count = repository.clear_finished(provider)
     return AdminResult(provider, f"deleted {count} finished ingestion record(s)")
+
+
+FORGET_BATCH = 1000
+"""Refs deleted (and re-merged) per transaction by ``forget_source``."""
+
+
+def forgettable_records(
+    repository: IngestionRepository, source: str, configured: Collection[str]
+) -> int:
+    """How many records ``forget_source`` would delete; refuses a configured provider (its
+    records are its own: ``ingest reset`` drops its state) and a source with nothing stored."""
+    if source in configured:
+        raise UserError(f"{source} is a configured provider; to drop its state use `ingest reset`")
+    records = dict(repository.orphaned_sources(configured)).get(source, 0)
+    if records == 0 and not repository.list_ingestions(source):
+        raise UserError(f"no records or ingestions of source {source}: nothing to forget")
+    return records
+
+
+def forget_source(
+    repository: IngestionRepository,
+    source: str,
+    configured: Collection[str],
+    now: datetime,
+    batch: int = FORGET_BATCH,
+) -> AdminResult:
+    """Delete the records of a source no configured provider owns (a renamed or removed
+    provider): their catalog entries move to another source's record or go, as in a sweep."""
+    forgettable_records(repository, source, configured)
+    removed = repository.forget_source(source, now, batch)
+    return AdminResult(source, f"removed {removed} record(s) and its ingestion records")

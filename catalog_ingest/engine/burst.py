@@ -1,6 +1,6 @@
 """One burst: pages from the last mark's cursor until done, out of time, or asked to stop."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -13,6 +13,7 @@ from catalog_ingest.contracts.request_slots import SlotsFactory
 from catalog_ingest.contracts.storage import Ingestion, IngestionRepository, PageWrite
 from catalog_ingest.engine import event_log
 from catalog_ingest.engine.binding import ProviderBinding
+from catalog_ingest.engine.carry_forward import carry_forward
 from catalog_ingest.engine.clock import Clock
 from catalog_ingest.engine.deferred_items import Dispatcher, as_items, deferring, resolve_inline
 from catalog_ingest.engine.entity_preparation import PreparedPage, prepare_page
@@ -90,6 +91,8 @@ class FetchedPage:
     prepared: PreparedPage | None = None
     """Its entities, validated and stamped; ``None`` for a page whose items go to children."""
     fallbacks: int = 0
+    kept_refs: Sequence[str] = ()
+    """Refs carried forward from earlier passes (see :mod:`.carry_forward`)."""
 
 
 def run_burst(
@@ -147,12 +150,18 @@ def _fetch(scope: BurstScope, context: object, cursor: JSONValue) -> FetchedPage
     stored_cursor = _stored_cursor(page)
     if page.deferred and scope.dispatcher is not None:
         return FetchedPage(page, stored_cursor)
-    entities, fallbacks = list(page.entities), 0
-    if page.deferred:
-        resolved, fallbacks = resolve_inline(binding, as_items(page.deferred), scope.local_slots)
-        entities += resolved
-    prepared = prepare_page(entities, binding.name)
-    return FetchedPage(page, stored_cursor, prepared, fallbacks)
+    if not page.deferred:
+        return FetchedPage(
+            page,
+            stored_cursor,
+            prepare_page(page.entities, binding.name, binding.options.max_entity_bytes),
+        )
+    resolved = resolve_inline(binding, as_items(page.deferred), scope.local_slots)
+    carried = carry_forward(
+        scope.repository, binding.name, [*page.entities, *resolved.entities], resolved.keep_refs_of
+    )
+    prepared = prepare_page(carried.entities, binding.name, binding.options.max_entity_bytes)
+    return FetchedPage(page, stored_cursor, prepared, resolved.fallbacks, carried.kept_refs)
 
 
 def _may_throttle(scope: BurstScope) -> bool:
@@ -186,6 +195,7 @@ def _commit(
         binding.priority,
         len(prepared.duplicates),
         fetched.fallbacks,
+        fetched.kept_refs,
     )
     result = scope.repository.commit_page(scope.ingestion, scope.fence, write, scope.clock.now())
     progress.duplicates += report_clashes(binding, prepared, result)

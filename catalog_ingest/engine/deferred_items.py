@@ -36,6 +36,7 @@ from catalog_ingest.contracts.storage import (
 )
 from catalog_ingest.engine import event_log
 from catalog_ingest.engine.binding import ProviderBinding
+from catalog_ingest.engine.carry_forward import carry_forward
 from catalog_ingest.engine.clock import Clock
 from catalog_ingest.engine.entity_preparation import prepare_page
 from catalog_ingest.engine.reporting import log_rejections, report_clashes
@@ -92,11 +93,20 @@ def local_slots_for(binding: ProviderBinding, local_slots: SlotsFactory | None) 
     return local_slots(options.max_concurrent_requests, options.batch_delay)
 
 
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What resolving a page's items in this process gave."""
+
+    entities: list[Entity]
+    fallbacks: int
+    keep_refs_of: list[str]
+
+
 def resolve_inline(
     binding: ProviderBinding, items: Sequence[DeferredItem], local_slots: SlotsFactory | None
-) -> tuple[list[Entity], int]:
+) -> Resolved:
     """Resolve items in this process, ``max_concurrent_requests`` calls at a time, each request
-    slot resting ``batch_delay_ms`` after a call; returns the entities and the fallback count."""
+    slot resting ``batch_delay_ms`` after a call."""
     options = binding.options
     slots = local_slots_for(binding, local_slots)
     with (
@@ -106,8 +116,11 @@ def resolve_inline(
         ) as pool,
     ):
         resolutions = list(pool.map(resolve, [item.payload for item in items]))
-    entities = [entity for resolution in resolutions for entity in resolution.entities]
-    return entities, sum(1 for resolution in resolutions if resolution.fallback is not None)
+    return Resolved(
+        [entity for resolution in resolutions for entity in resolution.entities],
+        sum(1 for resolution in resolutions if resolution.fallback is not None),
+        [ref for resolution in resolutions for ref in resolution.keep_refs_of],
+    )
 
 
 def finalize(
@@ -117,7 +130,8 @@ def finalize(
     content = repository.page_content(mark_id)
     if content is None:
         return None
-    prepared = prepare_page(content.entities, binding.name)
+    carried = carry_forward(repository, binding.name, content.entities, content.keep_refs_of)
+    prepared = prepare_page(carried.entities, binding.name, binding.options.max_entity_bytes)
     log_rejections(binding, prepared)
     write = PageWrite(
         prepared.entities,
@@ -127,6 +141,7 @@ def finalize(
         priority=binding.priority,
         duplicates=len(prepared.duplicates),
         fallbacks=content.fallbacks,
+        kept_refs=carried.kept_refs,
     )
     result = repository.finalize_page(mark_id, write, clock.now())
     if result is not None:
@@ -193,7 +208,14 @@ def resolve_child(
                 error=f"{type(error).__name__}: {error}",
             )
             break
-        results.append(ItemResult(item.key, list(resolution.entities), resolution.fallback))
+        results.append(
+            ItemResult(
+                item.key,
+                list(resolution.entities),
+                resolution.fallback,
+                list(resolution.keep_refs_of),
+            )
+        )
     fallbacks = sum(1 for result in results if result.fallback is not None)
     remaining = repository.record_resolutions(mark_id, results, clock.now()) if results else None
     if remaining is None:

@@ -16,6 +16,8 @@ import orjson
 
 from catalog_ingest.contracts.errors import IngestError
 from catalog_ingest.contracts.storage import PreparedEntity
+from catalog_ingest.engine.derived_rejections import reject_derived
+from catalog_ingest.engine.options import DEFAULT_MAX_ENTITY_BYTES
 
 DEFAULT_NAMESPACE = "default"
 MANAGED_BY_LOCATION = "backstage.io/managed-by-location"
@@ -94,11 +96,15 @@ def location_of(provider_name: str) -> str:
     return f"provider:{provider_name}"
 
 
-def prepare_entity(entity: Any, provider_name: str) -> PreparedEntity:
+def prepare_entity(
+    entity: Any, provider_name: str, max_bytes: int = DEFAULT_MAX_ENTITY_BYTES
+) -> PreparedEntity:
     """Validate, stamp the provider's location annotations and hash one entity.
 
     The input is not mutated. The hash covers the canonical (sorted-key) JSON of the stamped
-    body, so an unchanged upstream item gives the same hash on every pass.
+    body, so an unchanged upstream item gives the same hash on every pass. An entity whose
+    canonical JSON exceeds ``max_bytes`` is rejected: one huge upstream field must not be
+    stored whole, nor held by every page and pass that carries it.
     """
     kind, namespace, name = validate_entity(entity)
     metadata = dict(entity["metadata"])
@@ -116,6 +122,11 @@ def prepare_entity(entity: Any, provider_name: str) -> PreparedEntity:
         raise InvalidEntityError(
             f"{entity_ref(kind, namespace, name)} is not JSON-serialisable: {error}"
         ) from error
+    if len(encoded) > max_bytes:
+        raise InvalidEntityError(
+            f"{entity_ref(kind, namespace, name)} is {len(encoded):,} bytes of JSON, "
+            f"over max_entity_bytes ({max_bytes:,})"
+        )
     return PreparedEntity(
         ref=entity_ref(kind, namespace, name),
         kind=kind,
@@ -145,21 +156,29 @@ class PreparedPage:
     """``(kept, dropped)`` for each ref the page held more than once."""
 
 
-def prepare_page(entities: Iterable[Any], provider_name: str) -> PreparedPage:
-    """Prepare a page's entities; invalid ones are rejected one by one, never the page.
+def prepare_page(
+    entities: Iterable[Any], provider_name: str, max_entity_bytes: int = DEFAULT_MAX_ENTITY_BYTES
+) -> PreparedPage:
+    """Prepare a page's entities; invalid ones are rejected one by one, never the page, and
+    with them the entities of the page derived from them (:mod:`.derived_rejections`).
 
     When a page holds the same ref twice, the first occurrence is kept, as across the pages of
     a pass: upstream names that clash must not make the catalog flip between two owners.
     """
-    prepared: dict[str, PreparedEntity] = {}
+    valid: list[tuple[int, PreparedEntity]] = []
+    invalid: list[Any] = []
     rejected: list[Rejection] = []
-    duplicates: list[tuple[PreparedEntity, PreparedEntity]] = []
     for index, entity in enumerate(entities):
         try:
-            item = prepare_entity(entity, provider_name)
+            valid.append((index, prepare_entity(entity, provider_name, max_entity_bytes)))
         except InvalidEntityError as error:
             rejected.append(Rejection(index, str(error)))
-            continue
+            invalid.append(entity)
+    valid, derived = reject_derived(valid, invalid)
+    rejected.extend(Rejection(index, reason) for index, reason in derived)
+    prepared: dict[str, PreparedEntity] = {}
+    duplicates: list[tuple[PreparedEntity, PreparedEntity]] = []
+    for _index, item in valid:
         kept = prepared.setdefault(item.ref, item)
         if kept is not item:
             duplicates.append((kept, item))

@@ -18,17 +18,17 @@ from typing import Any
 
 from catalog_ingest.contracts.errors import ContractViolationError, InvalidEventError
 from catalog_ingest.contracts.locking import Lease, ensure_held
-from catalog_ingest.contracts.provider import Delta, Entity, EventHandler
+from catalog_ingest.contracts.provider import Delta, EventHandler
 from catalog_ingest.contracts.storage import IngestionRepository, PreparedEntity
 from catalog_ingest.engine import event_log
 from catalog_ingest.engine.binding import ProviderBinding
 from catalog_ingest.engine.clock import Clock
 from catalog_ingest.engine.entity_preparation import (
-    DEFAULT_NAMESPACE,
     InvalidEntityError,
     parse_ref,
     prepare_page,
 )
+from catalog_ingest.engine.provided_apis import full_ref, provided_apis
 
 log = event_log.get_logger(__name__)
 
@@ -133,7 +133,7 @@ def _apply(
     lease: Lease | None,
 ) -> EventOutcome:
     name = binding.name
-    page = prepare_page(delta.added, name)
+    page = prepare_page(delta.added, name, binding.options.max_entity_bytes)
     for rejection in page.rejections:
         log.warning("event entity rejected", provider=name, topic=topic, reason=rejection.reason)
     removed, refused = _removed_refs(delta.removed, name, topic)
@@ -194,31 +194,9 @@ def _superseded_apis(
     added: Sequence[PreparedEntity],
 ) -> list[str]:
     """APIs the stored versions of ``refs`` provided that the delta does not add again."""
-    wanted = [ref for ref in map(_full_ref, refs) if ref is not None]
+    wanted = [ref for ref in map(full_ref, refs) if ref is not None]
     if not wanted:
         return []
     stored = repository.stored_entities(provider, wanted)
     kept = {entity.ref for entity in added}
-    return [api for body in stored.values() for api in _provided_apis(body) if api not in kept]
-
-
-def _provided_apis(body: Entity) -> list[str]:
-    """``spec.providesApis`` of a stored entity as full refs (short forms resolved against the
-    entity's own namespace, as Backstage does)."""
-    metadata, spec = body.get("metadata"), body.get("spec")
-    apis = spec.get("providesApis") if isinstance(spec, Mapping) else None
-    if not isinstance(apis, list):
-        return []
-    namespace = metadata.get("namespace") if isinstance(metadata, Mapping) else None
-    if not isinstance(namespace, str):
-        namespace = DEFAULT_NAMESPACE
-    return [ref for ref in (_full_ref(api, "api", namespace) for api in apis) if ref is not None]
-
-
-def _full_ref(
-    ref: Any, default_kind: str | None = None, namespace: str = DEFAULT_NAMESPACE
-) -> str | None:
-    try:
-        return parse_ref(ref, default_kind, namespace)
-    except InvalidEntityError:
-        return None
+    return [api for body in stored.values() for api in provided_apis(body) if api not in kept]

@@ -12,6 +12,26 @@ from pydantic.alias_generators import to_camel
 DEFAULT_BACKOFF_SECONDS: tuple[float, ...] = (30, 60, 300, 1800)
 
 Seconds = Annotated[float, Field(gt=0, le=7 * 24 * 3600)]
+DEFAULT_MAX_ENTITY_BYTES = 1024 * 1024
+NUMBER_FIELDS = (
+    "burst_length",
+    "burst_interval",
+    "rest_length",
+    "reject_removals_above_percentage",
+    "chunk_size",
+    "max_concurrent_requests",
+    "batch_delay_ms",
+    "max_pending_pages",
+    "pending_page_timeout",
+    "max_entity_bytes",
+)
+
+
+def reject_booleans(value: Any) -> Any:
+    """A number field refuses ``true``/``false``: pydantic would read them as 1 and 0."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not a boolean ({str(value).lower()})")
+    return value
 
 
 def _human_duration_seconds(value: Any) -> Any:
@@ -68,6 +88,17 @@ class ProviderOptions(BaseModel):
         le=86400,
         description="Seconds after which a page still waiting for details is dispatched again.",
     )
+    max_entity_bytes: int = Field(
+        DEFAULT_MAX_ENTITY_BYTES,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Largest entity (canonical JSON bytes) stored; a larger one is rejected.",
+    )
+
+    @field_validator(*NUMBER_FIELDS, mode="before")
+    @classmethod
+    def _numbers_not_booleans(cls, value: Any) -> Any:
+        return reject_booleans(value)
 
     @field_validator("burst_length", "burst_interval", mode="before")
     @classmethod
@@ -85,7 +116,7 @@ class ProviderOptions(BaseModel):
     @classmethod
     def _backoff(cls, value: Any) -> Any:
         if isinstance(value, list | tuple):
-            return tuple(_human_duration_seconds(item) for item in value)
+            return tuple(_human_duration_seconds(reject_booleans(item)) for item in value)
         return value
 
     @property

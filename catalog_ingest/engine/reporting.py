@@ -1,10 +1,11 @@
-"""What a committed page reports: rejected entities and clashes (refs emitted twice)."""
+"""What a committed page reports: rejected entities and clashes (refs emitted twice); what a
+completed pass notes."""
 
 from collections.abc import Mapping
 from typing import Any
 
 from catalog_ingest.contracts.provider import OriginDescriber
-from catalog_ingest.contracts.storage import PageResult
+from catalog_ingest.contracts.storage import Ingestion, PageResult
 from catalog_ingest.engine import event_log
 from catalog_ingest.engine.binding import ProviderBinding
 from catalog_ingest.engine.entity_preparation import PreparedPage
@@ -46,3 +47,15 @@ def report_clashes(binding: ProviderBinding, prepared: PreparedPage, result: Pag
             dropped=describe(dropped) if describe else None,
         )
     return len(clashes)
+
+
+def pass_note(refusal: str | None, ingestion: Ingestion | None) -> str | None:
+    """What a completed pass records in ``last_error``: a sweep refusal, and the fallbacks
+    (components whose detail calls failed keep their previous APIs rather than lose them)."""
+    fallbacks = ingestion.fallbacks if ingestion is not None else 0
+    kept = (
+        f"{fallbacks} component(s) kept their previous APIs: detail calls failed"
+        if fallbacks
+        else None
+    )
+    return "; ".join(part for part in (refusal, kept) if part) or None

@@ -39,6 +39,7 @@ from catalog_ingest.engine.deferred_items import Dispatcher, settle
 from catalog_ingest.engine.event_deltas import EventOutcome, apply_event
 from catalog_ingest.engine.outcome import TickAction, TickOutcome
 from catalog_ingest.engine.redaction import Redactor
+from catalog_ingest.engine.reporting import pass_note
 from catalog_ingest.engine.stale_sweep import sweep
 
 log = event_log.get_logger(__name__)
@@ -221,9 +222,8 @@ class Engine:
             )
             held()
             now = self.clock.now()
-            repository.set_resting(
-                ingestion.id, fence, now, now + options.rest_length_delta, result.refusal
-            )
+            note = pass_note(result.refusal, repository.get(ingestion.id))
+            repository.set_resting(ingestion.id, fence, now, now + options.rest_length_delta, note)
         except (FencedError, StopRequestedError, LockLostError) as error:
             return self._stopped(ingestion, progress, error)
         except Exception as error:
@@ -236,7 +236,7 @@ class Engine:
             ingestion,
             progress,
             removed=result.removed,
-            note=result.refusal,
+            note=note,
         )
 
     def _stopped(

@@ -60,7 +60,8 @@ def api(name: str) -> Entity:
 
 class DetailProvider:
     """Pages of plain components, each with some ``svc-*`` items deferred; a deferred item
-    resolves to a component with two APIs, or falls back when its name is in ``failing``."""
+    resolves to a component with two APIs, or falls back when its name is in ``failing``
+    (keeping the APIs the component provided before)."""
 
     def __init__(self, pages: int, plain: int, services: int) -> None:
         self.pages, self.plain, self.services = pages, plain, services
@@ -94,7 +95,8 @@ class DetailProvider:
             with gate():
                 self.calls += 1
             if name in self.failing:
-                return Resolution([component(name)], fallback="HTTP 503")
+                ref = f"component:default/{name}"
+                return Resolution([component(name)], fallback="HTTP 503", keep_refs_of=[ref])
             return Resolution([component(name, apis=2), api(f"{name}-api-0"), api(f"{name}-api-1")])
 
         yield resolve
@@ -362,3 +364,38 @@ def test_a_child_task_resolves_a_group_of_items_and_records_them_together(
     assert last.status is ChildStatus.FINALIZED
     assert provider.calls == 5
     assert set(read_catalog(repository.engine)) == expected_refs(1, 0, 5)
+
+
+def test_a_failed_detail_keeps_the_apis_the_component_had_in_both_modes(
+    repository: SqlRepository, clock: ManualClock
+) -> None:
+    """A partial failure removes nothing: the fallback's previous APIs stay marked, with their
+    stored bodies, whether children or the burst itself resolve the items."""
+    provider = DetailProvider(pages=2, plain=1, services=2)
+    binding = ProviderBinding(provider, options(rest_length=1, batch_delay_ms=0))
+    inline = Engine(repository, {PROVIDER: binding}, clock, local_slots=LocalRequestSlots)
+    complete_pass(inline, clock)
+    before = read_catalog(repository.engine)
+    assert set(before) == expected_refs(2, 1, 2)
+
+    provider.failing = {"svc-1-0"}
+    done = complete_pass(inline, clock)
+    assert (done.fallbacks, done.removed) == (1, 0)
+    assert done.note == "1 component(s) kept their previous APIs: detail calls failed"
+    assert read_catalog(repository.engine) == before
+
+    engine, dispatcher, _ = build(repository, clock, provider, rest_length=1)
+    listed = run_until(engine, clock, TickAction.BURST)[-1]
+    assert listed.deferred == 4
+    play_children(repository, binding, clock, dispatcher.sent)
+    done = complete_pass(engine, clock)
+    assert (done.removed, done.note) == (
+        0,
+        "1 component(s) kept their previous APIs: detail calls failed",
+    )
+    assert read_catalog(repository.engine) == before
+
+    provider.failing = set()
+    done = complete_pass(inline, clock)
+    assert (done.fallbacks, done.removed, done.note) == (0, 0, None)
+    assert read_catalog(repository.engine) == before

@@ -402,3 +402,39 @@ def test_requests_that_time_out_are_retried_and_the_pass_completes(
     assert stored_catalog(repository.engine) == expected_catalog(upstream.dataset)
     retried = [e for e in logs if e["event"] == "retrying OpenChoreo request"]
     assert any("ReadTimeout" in e["failure"] for e in retried)
+
+
+def test_a_detail_call_that_fails_keeps_the_component_apis_from_the_previous_pass(
+    repository: SqlRepository, clock: ManualClock, upstream: Running
+) -> None:
+    """The sweep removes only what upstream positively no longer has: a service whose detail
+    call keeps failing keeps its APIs (previous bodies) and lists them again; it is counted and
+    noted on the pass, and the next pass without the fault is ordinary."""
+    [failing] = [
+        path
+        for path in upstream.dataset.paths("component")
+        if "service" in str(upstream.dataset.component_detail(*_split3(path))["type"]).lower()
+    ][:1]
+    engine = build_engine(repository, clock, provider_for(upstream.url, token=TOKEN, retries=1))
+    complete_pass(engine, clock)
+    expected = expected_catalog(upstream.dataset)
+    assert stored_catalog(repository.engine) == expected
+    ref = f"component:default/{failing.rsplit('/', 1)[1]}"
+    apis = {f"api:default/{api}" for api in expected[ref]["spec"]["providesApis"]}
+    assert apis
+
+    upstream.set_faults(fail_components=[failing])
+    outcome = complete_pass(engine, clock)
+
+    assert outcome.fallbacks == 1 and outcome.removed == 0
+    assert outcome.note == "1 component(s) kept their previous APIs: detail calls failed"
+    [closed] = [i for i in repository.list_ingestions(PROVIDER) if i.status == "resting"]
+    assert closed.fallbacks == 1 and closed.last_error == outcome.note
+    catalog = stored_catalog(repository.engine)
+    assert {r: catalog[r] for r in apis} == {r: expected[r] for r in apis}
+    assert catalog[ref]["spec"]["providesApis"] == expected[ref]["spec"]["providesApis"]
+
+    upstream.set_faults(fail_components=[])
+    outcome = complete_pass(engine, clock)
+    assert outcome.fallbacks == 0 and outcome.removed == 0 and outcome.note is None
+    assert stored_catalog(repository.engine) == expected

@@ -10,6 +10,11 @@ from typing import Any
 
 import yaml
 
+from catalog_ingest.app.config.bounded_yaml import (
+    MAX_CONFIG_BYTES,
+    YamlLimitError,
+    load_bounded_yaml,
+)
 from catalog_ingest.app.config.env_expansion import expand_env
 from catalog_ingest.app.config.problems import MISSING, ConfigError, ConfigProblem, render
 from catalog_ingest.app.config.schema import kind_of
@@ -50,7 +55,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     """The file's top-level mapping (``{}`` when empty); file problems become a ConfigError."""
     location = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_text(path)
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(location, MISSING, "config file not found")]) from None
     except UnicodeDecodeError as exc:
@@ -60,9 +65,12 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         message = f"cannot read config file: {exc.strerror or exc}"
         raise ConfigError([ConfigProblem(location, "(unreadable)", message)]) from None
     try:
-        data = yaml.safe_load(text)
+        data = load_bounded_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError([_yaml_problem(location, exc)]) from None
+    except RecursionError:
+        message = "refused YAML: nested too deeply"
+        raise ConfigError([ConfigProblem(location, "(refused)", message)]) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -71,13 +79,24 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def _read_text(path: Path) -> str:
+    """At most :data:`MAX_CONFIG_BYTES` (a larger file, ``/dev/zero``, is refused unread)."""
+    with path.open("rb") as file:
+        data = file.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        message = f"config file is larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB"
+        raise ConfigError([ConfigProblem(str(path), "(too large)", message)])
+    return data.decode("utf-8")
+
+
 def _yaml_problem(location: str, exc: yaml.YAMLError) -> ConfigProblem:
     if not isinstance(exc, yaml.MarkedYAMLError):
         return ConfigProblem(location, "(invalid YAML)", f"invalid YAML: {exc}")
     mark = exc.problem_mark or exc.context_mark
     if mark is not None:
         location = f"{location}:{mark.line + 1}:{mark.column + 1}"
-    message = f"invalid YAML: {exc.problem or exc.context or 'syntax error'}"
+    kind = "refused YAML" if isinstance(exc, YamlLimitError) else "invalid YAML"
+    message = f"{kind}: {exc.problem or exc.context or 'syntax error'}"
     if exc.problem and exc.context:
         message += f" ({exc.context})"
-    return ConfigProblem(location, "(invalid YAML)", message)
+    return ConfigProblem(location, f"({kind})", message)

@@ -23,9 +23,10 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from catalog_ingest.app.config.reference_block import without_reference_only_keys
+from catalog_ingest.app.config.urls import check_database_url, check_redis_url
 from catalog_ingest.app.logging_setup import LogFormat
 from catalog_ingest.contracts.errors import IngestError, UnknownProviderError
-from catalog_ingest.engine.options import ProviderOptions
+from catalog_ingest.engine.options import ProviderOptions, reject_booleans
 from catalog_ingest.engine.redaction import secret_values, url_passwords
 from catalog_ingest.providers.openchoreo.settings import OpenChoreoSettings
 from catalog_ingest.providers.synthetic import SyntheticSettings
@@ -226,6 +227,23 @@ class WorkerFields(BaseModel):
         description="Seconds after which a request slot of a dead holder frees itself.",
     )
 
+    @field_validator("broker_url")
+    @classmethod
+    def _usable_broker_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_redis_url(value)
+
+    @field_validator(
+        "time_limit_margin",
+        "visibility_timeout",
+        "detail_time_limit",
+        "details_per_task",
+        "request_slot_lease",
+        mode="before",
+    )
+    @classmethod
+    def _numbers_not_booleans(cls, value: Any) -> Any:
+        return reject_booleans(value)
+
 
 class WorkerSection(WorkerFields, _Model):
     """The ``worker:`` section as the file spells it (camelCase too; unknown keys rejected)."""
@@ -245,6 +263,16 @@ class AppConfig(_Model):
     worker: WorkerSection = Field(
         default_factory=WorkerSection, description="Read by the workers (WorkerSettings)."
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str) -> str:
+        return check_database_url(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _usable_redis_url(cls, value: str) -> str:
+        return check_redis_url(value)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -3,8 +3,9 @@
 The walk defers such components (see :mod:`.workload_join`); the engine resolves them in child
 tasks or inline, every call through the gate (a global request slot): one
 ``GET /namespaces/{ns}/workloads?component=<name>`` each, as the reference plugin makes for every
-component. A lookup that keeps failing leaves the component without APIs (the fallback, with the
-reason); a namespace deleted in between drops it.
+component. A lookup that keeps failing emits the component from its listing (the fallback, with the
+reason) and keeps the APIs it provided before (see :mod:`.fallback`); a namespace deleted in
+between drops it.
 """
 
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ import structlog
 from pydantic import ValidationError
 
 from catalog_ingest.contracts.provider import Deferred, JSONValue, Resolution
+from catalog_ingest.providers.openchoreo.fallback import fallback_resolution
 from catalog_ingest.providers.openchoreo.generation import GENERATION_KEY
 from catalog_ingest.providers.openchoreo.namespace_client import NamespaceClient
 from catalog_ingest.providers.openchoreo.namespace_payloads import Component
@@ -60,9 +62,9 @@ def resolve_lookup(
         return Resolution()
     except UpstreamError as error:
         log.warning(
-            "workload lookup failed; component emitted without APIs",
+            "workload lookup failed; component emitted keeping its previous APIs",
             component=path,
             reason=str(error),
         )
-        return Resolution(translator.component(component, namespace, None), fallback=str(error))
+        return fallback_resolution(translator.component(component, namespace, None), str(error))
     return Resolution(translator.component(component, namespace, workload))

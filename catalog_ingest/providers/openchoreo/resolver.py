@@ -4,8 +4,9 @@ Services need one more call each for their workload endpoints and repository. Th
 defers them (see :class:`catalog_ingest.contracts.provider.Deferred`); the engine resolves
 them in child
 tasks or inline, and every call goes through the gate (a global request slot). A call that
-keeps failing leaves the component without its detail: it is built from its listing, without
-APIs, and the reason is returned as the fallback; a component deleted in between is dropped.
+keeps failing leaves the component without its detail: it is built from its listing, keeps
+the APIs it provided before (see :mod:`.fallback`), and the reason is returned as the fallback;
+a component deleted in between is dropped.
 """
 
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 
 from catalog_ingest.contracts.provider import Deferred, JSONValue, Resolution
 from catalog_ingest.providers.openchoreo.client import OpenChoreoClient
+from catalog_ingest.providers.openchoreo.fallback import fallback_resolution
 from catalog_ingest.providers.openchoreo.payloads import Component
 from catalog_ingest.providers.openchoreo.translate import Translator
 from catalog_ingest.providers.openchoreo.upstream_errors import NotFoundError, UpstreamError
@@ -57,9 +59,9 @@ def resolve_service(
         return Resolution()
     except UpstreamError as error:
         log.warning(
-            "component detail failed; emitted from its listing without APIs",
+            "component detail failed; emitted from its listing, keeping its previous APIs",
             component=path,
             reason=str(error),
         )
-        return Resolution(translator.component(listed, org, project), fallback=str(error))
+        return fallback_resolution(translator.component(listed, org, project), str(error))
     return Resolution(translator.component(listed, org, project, detail))
