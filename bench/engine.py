@@ -67,7 +67,7 @@ MAX_TICKS = 100_000
 REMOVED_SHARE = 100
 """Pass 2 removes every REMOVED_SHARE-th entity: 1%."""
 COPY_COLUMNS = (
-    "source, ref, kind, namespace, name, body, content_hash, priority, expires_at, needs_emit, "
+    "source, ref, kind, namespace, name, body, content_hash, priority, expires_at, merge_replace, "
     "created_at, updated_at"
 )
 
@@ -214,7 +214,7 @@ def spool_rows(source: SyntheticSource, spool: IO[bytes], now: datetime) -> int:
     for index in source.live_indexes():
         e = prepare_entity(source.entity(index), PROVIDER)
         fields = (PROVIDER, e.ref, e.kind, e.namespace, e.name, e.body_json, e.content_hash)
-        line = "\t".join(map(_copy_field, fields)) + f"\t0\t\\N\tt\t{stamp}\t{stamp}\n"
+        line = "\t".join(map(_copy_field, fields)) + f"\t0\t\\N\tf\t{stamp}\t{stamp}\n"
         spool.write(line.encode())
         rows += 1
     return rows

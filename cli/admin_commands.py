@@ -7,7 +7,7 @@ import typer
 from catalog_ingest.engine import admin_operations
 from cli.common import ConfigOption, DatabaseOption, ProviderArgument, app, load, runtime_for, say
 from workers import task_names
-from workers.celery_app import create_app
+from workers.task_sender import TaskSender
 
 DirectOption = Annotated[
     bool,
@@ -17,15 +17,10 @@ DirectOption = Annotated[
     ),
 ]
 
-PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5}
-"""Fail within seconds when the broker is down, instead of retrying forever."""
-
 
 def enqueue(task: str, args: tuple[str, ...], config_path: ConfigOption) -> str:
     """Send an admin task to the workers' broker; returns the task id."""
-    config = load(config_path)
-    result = create_app(config).send_task(task, args=args, retry=True, retry_policy=PUBLISH_RETRY)
-    return str(result.id)
+    return TaskSender(load(config_path)).send(task, args)
 
 
 def _admin_command(name: str, task: str, action: admin_operations.AdminAction, doc: str) -> None:
@@ -62,6 +57,12 @@ _admin_command(
     task_names.START,
     admin_operations.start,
     "Begin a new pass now (cancels a running one).",
+)
+_admin_command(
+    "cancel",
+    task_names.CANCEL,
+    admin_operations.cancel,
+    "Stop the running pass; the provider stays idle for 24 hours or until triggered.",
 )
 _admin_command(
     "reset",

@@ -6,14 +6,12 @@ from typing import Annotated, Any
 import typer
 
 from catalog_ingest.contracts.errors import UserError
-from catalog_ingest.engine.event_delivery import deliver_event
-from catalog_ingest.engine.event_deltas import check_event, event_topics
-from cli.admin_commands import PUBLISH_RETRY, DirectOption
+from catalog_ingest.engine.event_deltas import check_event, check_subscribed
+from cli.admin_commands import DirectOption
 from cli.common import ConfigOption, DatabaseOption, ProviderArgument, app, load, runtime_for
 from workers import task_names
-from workers.celery_app import create_app
-from workers.limits import BurstLimits
-from workers.worker_settings import WorkerSettings
+from workers.direct_events import deliver_now
+from workers.task_sender import TaskSender
 
 TopicOption = Annotated[
     str, typer.Option("--topic", help="The event's topic, e.g. openchoreo.", show_default=False)
@@ -55,35 +53,16 @@ def event(
     try:
         binding = runtime.engine.binding(provider)
         check_event(topic, data)
-        topics = event_topics(binding)
-        if topic not in topics:
-            takes = ", ".join(topics) if topics else "none"
-            raise UserError(f"provider {provider} takes no events on topic {topic!r} ({takes})")
+        check_subscribed(binding, topic)
         if not direct:
             task_id = _enqueue(provider, topic, data, config)
             typer.echo(f"{task_names.EVENT}[{provider}] enqueued: task id {task_id}")
             return
-        limits = BurstLimits.for_options(binding.options, WorkerSettings().time_limit_margin)
-        outcome = deliver_event(
-            runtime.engine,
-            runtime.lock,
-            provider,
-            topic,
-            data,
-            ttl=limits.lock_ttl,
-            wait=limits.lock_ttl,
-        )
+        outcome = deliver_now(runtime.engine, runtime.lock, provider, topic, data)
     finally:
         runtime.close()
     typer.echo(json.dumps(outcome.summary()))
 
 
 def _enqueue(provider: str, topic: str, payload: dict[str, Any], config: ConfigOption) -> str:
-    app_ = create_app(load(config))
-    result = app_.send_task(
-        task_names.EVENT,
-        args=(provider, topic, payload),
-        retry=True,
-        retry_policy=PUBLISH_RETRY,
-    )
-    return str(result.id)
+    return TaskSender(load(config)).send(task_names.EVENT, (provider, topic, payload))

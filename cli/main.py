@@ -3,6 +3,8 @@
 import json
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -10,17 +12,21 @@ import typer
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 from rich.console import Console
+from rich.live import Live
 from sqlalchemy.exc import OperationalError
 
+from catalog_ingest.app.composition import Runtime
 from catalog_ingest.app.config.loading import check_config_report
 from catalog_ingest.app.config.problems import ConfigError
 from catalog_ingest.app.demo import DemoApi, DemoSummary, Progress, demo_setup, run_demo
 from catalog_ingest.app.export import ExportFormat, write_entities
+from catalog_ingest.app.live_status import LiveSnapshot, add_live_figures
 from catalog_ingest.app.logging_setup import configure_logging
-from catalog_ingest.app.status_view import render_status, status_rows
+from catalog_ingest.app.status_view import live_table, render_status, status_rows
 from catalog_ingest.contracts.errors import UserError
 from catalog_ingest.contracts.locking import ProviderBusyError
 from catalog_ingest.contracts.provider import CursorDescriber
+from catalog_ingest.coordination.embedded_claim import embedded_claim
 from catalog_ingest.engine.redaction import Redactor, url_passwords
 from cli.common import (
     ConfigOption,
@@ -155,24 +161,38 @@ def export(
     err.print(f"exported {count} entities", highlight=False)
 
 
+WatchOption = Annotated[
+    bool, typer.Option("--watch", help="Refresh a compact table in place until Ctrl-C.")
+]
+IntervalOption = Annotated[
+    float, typer.Option("--interval", min=0.1, max=3600, help="Seconds between refreshes.")
+]
+IterationsOption = Annotated[int | None, typer.Option("--iterations", min=1, hidden=True)]
+"""Stop after this many refreshes (tests)."""
+
+
 @app.command()
 def status(
     provider: Annotated[str | None, typer.Option(help="Only this provider.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    watch: WatchOption = False,
+    interval: IntervalOption = 2.0,
+    iterations: IterationsOption = None,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Show each provider's current pass and its last completed one, and the records of
-    sources no configured provider owns (see `ingest forget`)."""
+    sources no configured provider owns (see `ingest forget`). With --watch: phase, progress,
+    rate over the last minute, ETA and next action, refreshed until Ctrl-C (--json: one JSON
+    document per refresh)."""
     runtime = runtime_for(config, database_url, read_only=True)
-    describers = {
-        name: binding.provider
-        for name, binding in runtime.engine.providers.items()
-        if isinstance(binding.provider, CursorDescriber)
-    }
     try:
-        configured = list(runtime.engine.providers)
-        rows = status_rows(runtime.repository, runtime.redactor, provider, describers, configured)
+        rows = _status_rows(runtime, provider)
+        if provider is not None and not rows and provider not in runtime.engine.providers:
+            runtime.engine.binding(provider)  # neither configured nor stored: one line, exit 2
+        if watch:
+            _watch(lambda: _live_rows(runtime, provider), as_json, interval, iterations)
+            return
     finally:
         runtime.close()
     if as_json:
@@ -182,15 +202,67 @@ def status(
         render_status(rows, console if console.is_terminal else Console(width=180))
 
 
+def _status_rows(runtime: Runtime, provider: str | None) -> list[dict[str, Any]]:
+    describers = {
+        name: binding.provider
+        for name, binding in runtime.engine.providers.items()
+        if isinstance(binding.provider, CursorDescriber)
+    }
+    configured = list(runtime.engine.providers)
+    return status_rows(runtime.repository, runtime.redactor, provider, describers, configured)
+
+
+def _live_rows(runtime: Runtime, provider: str | None) -> LiveSnapshot:
+    now = runtime.engine.clock.now()
+    rows = add_live_figures(_status_rows(runtime, provider), runtime.repository, now)
+    return LiveSnapshot(now, rows)
+
+
+def _watch(
+    snapshot: Callable[[], LiveSnapshot], as_json: bool, interval: float, iterations: int | None
+) -> None:
+    """Refresh until Ctrl-C (exit 0, quietly) or ``iterations``: in place on a terminal, one
+    table per refresh elsewhere (a pipe, a log), one JSON line per refresh with ``--json``."""
+    console = Console()
+    try:
+        if as_json:
+            line = lambda: typer.echo(json.dumps(snapshot().as_dict(), default=str))  # noqa: E731
+            _each_refresh(line, interval, iterations)
+        elif console.is_terminal:
+            with Live(console=console, auto_refresh=False) as live:
+                show = lambda: live.update(live_table(snapshot().rows), refresh=True)  # noqa: E731
+                _each_refresh(show, interval, iterations)
+        else:
+            plain = Console(width=180)
+            _each_refresh(lambda: plain.print(live_table(snapshot().rows)), interval, iterations)
+    except KeyboardInterrupt:
+        pass
+
+
+def _each_refresh(refresh: Callable[[], None], interval: float, iterations: int | None) -> None:
+    done = 0
+    while True:
+        refresh()
+        sys.stdout.flush()
+        done += 1
+        if iterations is not None and done >= iterations:
+            return
+        time.sleep(interval)
+
+
 @app.command()
 def tick(
     provider: ProviderArgument, config: ConfigOption = None, database_url: DatabaseOption = None
 ) -> None:
     """Run the provider's next due action in this process, under the provider's lock (refused
-    while a worker's burst holds it), and print what it did."""
+    while a worker's burst holds it, or while an `ingest run --embedded` runs on the database),
+    and print what it did."""
     runtime = runtime_for(config, database_url)
     try:
-        with provider_lease(runtime, provider) as lease:
+        with (
+            embedded_claim(runtime.database, shared=True),
+            provider_lease(runtime, provider) as lease,
+        ):
             outcome = runtime.engine.tick(provider, lease=lease)
     finally:
         runtime.close()
@@ -201,9 +273,13 @@ def tick(
 from cli import (  # noqa: E402, F401
     admin_commands,
     event_command,
+    explain_command,
     forget_command,
     process_commands,
+    push_command,
+    serve_command,
     simulator_command,
+    sources_command,
 )
 
 

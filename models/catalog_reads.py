@@ -1,4 +1,9 @@
-"""Reading the catalog back: streamed in keyset-ordered batches, constant memory on any size."""
+"""Reading the catalog back: streamed in keyset-ordered batches, constant memory on any size.
+
+A catalog row holds the merged body only when several records contribute to it; otherwise it
+points at its single record, so every read of the merged catalog joins the row with its top
+source record and takes :func:`merged_body`.
+"""
 
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
@@ -28,8 +33,8 @@ def _batch(
     engine: Engine, provider: str | None, after: str | None, batch: int
 ) -> list[tuple[str, Any]]:
     if provider is None:
-        statement = select(source_entities.c.ref, source_entities.c.body).join(
-            catalog_entities,
+        statement = select(catalog_entities.c.ref, merged_body()).join(
+            source_entities,
             (catalog_entities.c.ref == source_entities.c.ref)
             & (catalog_entities.c.source == source_entities.c.source),
         )
@@ -44,6 +49,12 @@ def _batch(
     with engine.connect() as connection:
         result = connection.execute(statement.order_by(order).limit(batch))
         return [(row[0], row[1]) for row in result]
+
+
+def merged_body() -> Any:
+    """The merged entity of a catalog row joined with its top source record: the stored merged
+    body, or the record itself when it is the only contributor (a pointer)."""
+    return func.coalesce(catalog_entities.c.body, source_entities.c.body).label("body")
 
 
 def count_by_kind(engine: Engine, provider: str | None = None) -> dict[str, int]:

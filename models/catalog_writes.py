@@ -1,51 +1,67 @@
-"""Writes to the catalog: source records, winner pointers, removals.
+"""Writes of source records and their removal; the catalog follows in :mod:`.catalog_merge`.
 
 The hot path of a pass is here. On PostgreSQL the per-page statements go through psycopg with
 *binary* array parameters and ``unnest``: text-format arrays are escaped element by element in
 Python and cost about five times more. Unchanged entities are recognised by fetching the stored
-hashes for the page's refs first, so they cost no body transfer and no write at all.
+hashes for the page's refs first, so they cost no body transfer and no write at all (a source
+with a TTL only moves their expiry).
 """
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, delete, exists, func, literal, or_, select
+from sqlalchemy import Connection, and_, delete, select, update
 
 from catalog_ingest.contracts.storage import PreparedEntity
+from models.catalog_merge import merge_refs
 from models.dialect import column_in, driver_cursor, is_postgres, upsert_for
-from models.tables import catalog_entities, source_entities
+from models.tables import source_entities
 
 _SQLITE_CHUNK = 500
 """Stay far below SQLite's bound-parameter limit."""
 
 _PG_FETCH_HASHES = """
-SELECT ref, content_hash, priority FROM source_entities
+SELECT ref, content_hash, priority, merge_replace, expires_at FROM source_entities
 WHERE source = %(source)s AND ref = ANY(%(refs)b)
 """
 
 _PG_UPSERT_SOURCE = """
 INSERT INTO source_entities AS s
-    (source, ref, kind, namespace, name, body, content_hash, priority, expires_at, needs_emit,
+    (source, ref, kind, namespace, name, body, content_hash, priority, expires_at, merge_replace,
      created_at, updated_at)
-SELECT %(source)s, u.ref, u.kind, u.namespace, u.name, u.body::jsonb, u.hash, %(priority)s, NULL,
-       true, %(now)s, %(now)s
+SELECT %(source)s, u.ref, u.kind, u.namespace, u.name, u.body::jsonb, u.hash, %(priority)s,
+       %(expires_at)s, %(replace)s, %(now)s, %(now)s
 FROM unnest(%(refs)b::text[], %(kinds)b::text[], %(namespaces)b::text[], %(names)b::text[],
             %(bodies)b::text[], %(hashes)b::text[]) AS u(ref, kind, namespace, name, body, hash)
 ON CONFLICT (source, ref) DO UPDATE SET
     kind = excluded.kind, namespace = excluded.namespace, name = excluded.name,
     body = excluded.body, content_hash = excluded.content_hash, priority = excluded.priority,
-    needs_emit = true, updated_at = excluded.updated_at
-WHERE s.content_hash IS DISTINCT FROM excluded.content_hash OR s.priority <> excluded.priority
+    expires_at = excluded.expires_at, merge_replace = excluded.merge_replace,
+    updated_at = excluded.updated_at
 """
 
 
-StoredVersion = tuple[str, int]
-"""(content hash, priority) of a stored source record."""
+class StoredVersion(NamedTuple):
+    """What decides whether a stored source record is rewritten, and whether it is live."""
+
+    content_hash: str
+    priority: int
+    replace: bool
+    expires_at: datetime | None
+
+    def same(self, content_hash: str, priority: int, replace: bool) -> bool:
+        """The record as stored would be written again unchanged (expiry aside)."""
+        return (self.content_hash, self.priority, self.replace) == (content_hash, priority, replace)
 
 
 def _pg_page_params(
-    source: str, entities: Sequence[PreparedEntity], priority: int, now: datetime
+    source: str,
+    entities: Sequence[PreparedEntity],
+    priority: int,
+    now: datetime,
+    expires_at: datetime | None,
+    replace: bool,
 ) -> dict[str, Any]:
     """Parameters of the page statements: one binary array per column (psycopg binds only the
     names a statement uses)."""
@@ -53,6 +69,8 @@ def _pg_page_params(
         "source": source,
         "priority": priority,
         "now": now,
+        "expires_at": expires_at,
+        "replace": replace,
         "refs": [e.ref for e in entities],
         "kinds": [e.kind for e in entities],
         "namespaces": [e.namespace for e in entities],
@@ -71,16 +89,21 @@ def fetch_versions(
     if is_postgres(connection):
         with driver_cursor(connection) as cursor:
             cursor.execute(_PG_FETCH_HASHES, {"source": source, "refs": list(refs)})
-            return {ref: (content_hash, priority) for ref, content_hash, priority in cursor}
+            return {ref: StoredVersion(*version) for ref, *version in cursor}
     found: dict[str, StoredVersion] = {}
+    columns = source_entities.c
     for start in range(0, len(refs), _SQLITE_CHUNK):
         chunk = refs[start : start + _SQLITE_CHUNK]
         rows = connection.execute(
             select(
-                source_entities.c.ref, source_entities.c.content_hash, source_entities.c.priority
-            ).where(source_entities.c.source == source, source_entities.c.ref.in_(chunk))
+                columns.ref,
+                columns.content_hash,
+                columns.priority,
+                columns.merge_replace,
+                columns.expires_at,
+            ).where(columns.source == source, columns.ref.in_(chunk))
         )
-        found.update((ref, (content_hash, priority)) for ref, content_hash, priority in rows)
+        found.update((ref, StoredVersion(*version)) for ref, *version in rows)
     return found
 
 
@@ -90,15 +113,38 @@ def upsert_source_entities(
     entities: Sequence[PreparedEntity],
     priority: int,
     now: datetime,
+    expires_at: datetime | None = None,
+    replace: bool = False,
 ) -> None:
-    """Insert or update ``source``'s records; rows whose hash is unchanged are not rewritten."""
+    """Insert or update ``source``'s records (the caller left out the unchanged ones)."""
     if not entities:
         return
     if is_postgres(connection):
+        params = _pg_page_params(source, entities, priority, now, expires_at, replace)
         with driver_cursor(connection) as cursor:
-            cursor.execute(_PG_UPSERT_SOURCE, _pg_page_params(source, entities, priority, now))
+            cursor.execute(_PG_UPSERT_SOURCE, params)
         return
-    _sqlite_upsert_source(connection, source, entities, priority, now)
+    _sqlite_upsert_source(connection, source, entities, priority, now, expires_at, replace)
+
+
+def set_expiry(
+    connection: Connection, source: str, refs: Sequence[str], expires_at: datetime | None
+) -> set[str]:
+    """Move the expiry of ``source``'s records of ``refs`` (refreshed, content unchanged);
+    returns the refs updated (a record the expiry task deleted meanwhile is not)."""
+    updated: set[str] = set()
+    for start in range(0, len(refs), _SQLITE_CHUNK):
+        result = connection.execute(
+            update(source_entities)
+            .where(
+                source_entities.c.source == source,
+                column_in(connection, source_entities.c.ref, refs[start : start + _SQLITE_CHUNK]),
+            )
+            .values(expires_at=expires_at)
+            .returning(source_entities.c.ref)
+        )
+        updated.update(result.scalars())
+    return updated
 
 
 def _sqlite_upsert_source(
@@ -107,6 +153,8 @@ def _sqlite_upsert_source(
     entities: Sequence[PreparedEntity],
     priority: int,
     now: datetime,
+    expires_at: datetime | None,
+    replace: bool,
 ) -> None:
     statement = upsert_for(connection, source_entities)
     excluded = statement.excluded
@@ -119,13 +167,10 @@ def _sqlite_upsert_source(
             "body": excluded.body,
             "content_hash": excluded.content_hash,
             "priority": excluded.priority,
-            "needs_emit": True,
+            "expires_at": excluded.expires_at,
+            "merge_replace": excluded.merge_replace,
             "updated_at": excluded.updated_at,
         },
-        where=or_(
-            source_entities.c.content_hash != excluded.content_hash,
-            source_entities.c.priority != excluded.priority,
-        ),
     )
     rows = [
         {
@@ -137,8 +182,8 @@ def _sqlite_upsert_source(
             "body": e.body,
             "content_hash": e.content_hash,
             "priority": priority,
-            "expires_at": None,
-            "needs_emit": True,
+            "expires_at": expires_at,
+            "merge_replace": replace,
             "created_at": now,
             "updated_at": now,
         }
@@ -147,149 +192,11 @@ def _sqlite_upsert_source(
     connection.execute(statement, rows)
 
 
-def _live(now: datetime) -> Any:
-    return or_(source_entities.c.expires_at.is_(None), source_entities.c.expires_at > now)
-
-
-def remerge(
-    connection: Connection, refs: Sequence[str], now: datetime, *, after_delete: bool = False
-) -> None:
-    """Point each ref's catalog entry at its winning live source record (or drop it).
-
-    The winner is the highest priority, then the lowest source name, among unexpired records.
-    A pointer whose source and hash are unchanged is not rewritten. Pointers can only lose
-    their last source record when records were deleted (``after_delete``).
-    """
-    if not refs:
-        return
-    size = len(refs) if is_postgres(connection) else _SQLITE_CHUNK
-    for start in range(0, len(refs), size):
-        chunk = refs[start : start + size]
-        if after_delete:
-            _drop_orphaned_pointers(connection, chunk, now)
-        _upsert_winners(connection, chunk, now)
-
-
-def _drop_orphaned_pointers(connection: Connection, refs: Sequence[str], now: datetime) -> None:
-    has_source = exists().where(source_entities.c.ref == catalog_entities.c.ref, _live(now))
-    connection.execute(
-        delete(catalog_entities).where(
-            column_in(connection, catalog_entities.c.ref, refs), ~has_source
-        )
-    )
-
-
-def _upsert_winners(connection: Connection, refs: Sequence[str], now: datetime) -> None:
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=source_entities.c.ref,
-            order_by=(source_entities.c.priority.desc(), source_entities.c.source),
-        )
-        .label("rank")
-    )
-    ranked = (
-        select(
-            source_entities.c.ref,
-            source_entities.c.source,
-            source_entities.c.content_hash,
-            source_entities.c.priority,
-            rank,
-        )
-        .where(column_in(connection, source_entities.c.ref, refs), _live(now))
-        .subquery()
-    )
-    winners = select(
-        ranked.c.ref,
-        ranked.c.source,
-        ranked.c.content_hash,
-        ranked.c.priority,
-        literal(now, catalog_entities.c.updated_at.type),
-    ).where(ranked.c.rank == 1)
-    statement = upsert_for(connection, catalog_entities).from_select(
-        ["ref", "source", "content_hash", "priority", "updated_at"], winners
-    )
-    excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
-        index_elements=[catalog_entities.c.ref],
-        set_=_POINTER_COLUMNS(excluded),
-        where=or_(
-            catalog_entities.c.content_hash != excluded.content_hash,
-            catalog_entities.c.source != excluded.source,
-            catalog_entities.c.priority != excluded.priority,
-        ),
-    )
-    connection.execute(statement)
-
-
-def _POINTER_COLUMNS(excluded: Any) -> dict[str, Any]:
-    return {
-        "source": excluded.source,
-        "content_hash": excluded.content_hash,
-        "priority": excluded.priority,
-        "updated_at": excluded.updated_at,
-    }
-
-
-_PG_CLAIM_POINTERS = """
-INSERT INTO catalog_entities AS c (ref, source, content_hash, priority, updated_at)
-SELECT u.ref, %(source)s, u.hash, %(priority)s, %(now)s
-FROM unnest(%(refs)b::text[], %(hashes)b::text[]) AS u(ref, hash)
-ON CONFLICT (ref) DO UPDATE SET
-    source = excluded.source, content_hash = excluded.content_hash,
-    priority = excluded.priority, updated_at = excluded.updated_at
-WHERE (c.source = excluded.source AND c.content_hash <> excluded.content_hash)
-   OR (c.source <> excluded.source AND (c.priority < excluded.priority
-       OR (c.priority = excluded.priority AND c.source > excluded.source)))
-"""
-
-
-def claim_pointers(
-    connection: Connection,
-    source: str,
-    entities: Sequence[PreparedEntity],
-    priority: int,
-    now: datetime,
-) -> None:
-    """Fast merge for records written with an unchanged priority: one upsert, no window query.
-
-    Such a record either already is the winner (only its hash moves), or wins against the
-    current winner by (priority, source), or loses and changes nothing. Records whose priority
-    changed, and deletions, go through :func:`remerge`, which ranks every live source record.
-    """
-    if not entities:
-        return
-    if is_postgres(connection):
-        with driver_cursor(connection) as cursor:
-            cursor.execute(_PG_CLAIM_POINTERS, _pg_page_params(source, entities, priority, now))
-        return
-    statement = upsert_for(connection, catalog_entities)
-    new = statement.excluded
-    current = catalog_entities.c
-    statement = statement.on_conflict_do_update(
-        index_elements=[current.ref],
-        set_=_POINTER_COLUMNS(new),
-        where=or_(
-            (current.source == new.source) & (current.content_hash != new.content_hash),
-            (current.source != new.source)
-            & (
-                (current.priority < new.priority)
-                | ((current.priority == new.priority) & (current.source > new.source))
-            ),
-        ),
-    )
-    rows = [
-        {"ref": e.ref, "source": source, "content_hash": e.content_hash, "priority": priority,
-         "updated_at": now}
-        for e in entities
-    ]  # fmt: skip
-    connection.execute(statement, rows)
-
-
 def delete_source_entities(
-    connection: Connection, source: str, refs: Sequence[str], now: datetime
+    connection: Connection, source: str, refs: Sequence[str], now: datetime, *, merge: bool = True
 ) -> int:
-    """Delete ``source``'s records for ``refs`` and re-point the catalog; returns rows deleted."""
+    """Delete ``source``'s records for ``refs`` and re-merge their catalog entries (unless the
+    caller merges them later in the transaction); returns rows deleted."""
     if not refs:
         return 0
     result = connection.execute(
@@ -300,5 +207,6 @@ def delete_source_entities(
             )
         )
     )
-    remerge(connection, refs, now, after_delete=True)
+    if merge:
+        merge_refs(connection, refs, now)
     return int(result.rowcount)

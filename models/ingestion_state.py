@@ -189,6 +189,38 @@ def close(
     )
 
 
+def cancel_open(connection: Connection, provider_name: str, now: datetime) -> None:
+    """Close the provider's open ingestion as canceled, without its fence: an operator's
+    cancel outranks the running burst, whose next guarded write is then refused."""
+    connection.execute(
+        update(ingestions)
+        .where(
+            ingestions.c.provider_name == provider_name,
+            ingestions.c.completion_ticket == OPEN_TICKET,
+        )
+        .values(
+            status=Status.COMPLETE,
+            next_action=NextAction.CANCELED,
+            completion_ticket=str(uuid.uuid4()),
+            updated_at=now,
+        )
+    )
+
+
+def pause_open_until(
+    connection: Connection, provider_name: str, now: datetime, resume_at: datetime
+) -> None:
+    """Leave the open (fresh) ingestion idle until ``resume_at``; a trigger ends it early."""
+    connection.execute(
+        update(ingestions)
+        .where(
+            ingestions.c.provider_name == provider_name,
+            ingestions.c.completion_ticket == OPEN_TICKET,
+        )
+        .values(status=Status.PAUSED, next_action_at=resume_at, updated_at=now)
+    )
+
+
 def clear_finished(connection: Connection, provider_name: str) -> int:
     """Delete finished ingestions except the newest completed (not canceled) one."""
     newest_done = (

@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
@@ -10,15 +10,16 @@ from sqlalchemy import Connection, func, select, update
 from catalog_ingest.contracts.provider import JSONValue
 from catalog_ingest.contracts.states import Phase
 from catalog_ingest.contracts.storage import Mark, PageResult, PageWrite, PreparedEntity
+from models.catalog_merge import merge_refs
 from models.catalog_writes import (
     StoredVersion,
-    claim_pointers,
     fetch_versions,
-    remerge,
+    set_expiry,
     upsert_source_entities,
 )
 from models.dialect import column_in, driver_cursor, is_postgres, skip_flush_wait
 from models.ingestion_state import explain_refusal
+from models.pointer_merge import Written
 from models.tables import ingestions, mark_entities, marks, source_entities
 
 _PG_MARK_EVENT_ENTITIES = """
@@ -165,22 +166,61 @@ def unmark_refs(connection: Connection, ingestion_id: str, refs: Sequence[str]) 
         add_marked(connection, ingestion_id, -int(forgotten))
 
 
+@dataclass(frozen=True, slots=True)
+class RecordPolicy:
+    """How a source's records are stored: merge priority, expiry, merge mode."""
+
+    priority: int = 0
+    ttl_seconds: int | None = None
+    replace: bool = False
+
+    @classmethod
+    def of(cls, page: PageWrite) -> "RecordPolicy":
+        return cls(page.priority, page.ttl_seconds, page.merge_replace)
+
+    def expires_at(self, now: datetime) -> datetime | None:
+        """A record refreshed ``now`` expires after the source's TTL (never without one)."""
+        return None if self.ttl_seconds is None else now + timedelta(seconds=self.ttl_seconds)
+
+
 def store_entities(
     connection: Connection,
     source: str,
     entities: Sequence[PreparedEntity],
-    priority: int,
+    policy: RecordPolicy,
     now: datetime,
     stored: Mapping[str, StoredVersion],
+    also_merge: Sequence[str] = (),
 ) -> int:
-    """Write the entities that are new or changed (content or priority); returns how many."""
-    changed = [e for e in entities if stored.get(e.ref) != (e.content_hash, priority)]
-    upsert_source_entities(connection, source, changed, priority, now)
-    reprioritized = [e.ref for e in changed if e.ref in stored and stored[e.ref][1] != priority]
-    if reprioritized:
-        remerge(connection, reprioritized, now)
-    moved = set(reprioritized)
-    claim_pointers(connection, source, [e for e in changed if e.ref not in moved], priority, now)
+    """Write the entities that are new or changed (content, priority or merge mode), refresh
+    the expiry of the unchanged ones, and re-merge the refs whose records changed or came
+    back to life (with ``also_merge``: refs whose records the caller deleted). Returns how
+    many records were written."""
+    expires_at = policy.expires_at(now)
+    changed: list[PreparedEntity] = []
+    refreshed: list[PreparedEntity] = []
+    for entity in entities:
+        version = stored.get(entity.ref)
+        if version is None or not version.same(
+            entity.content_hash, policy.priority, policy.replace
+        ):
+            changed.append(entity)
+        elif version.expires_at is not None and version.expires_at <= now:
+            changed.append(entity)  # expired: rewritten whole, the expiry task may delete it
+        elif version.expires_at != expires_at:
+            refreshed.append(entity)
+    kept = set_expiry(connection, source, [e.ref for e in refreshed], expires_at)
+    changed.extend(e for e in refreshed if e.ref not in kept)
+    upsert_source_entities(
+        connection, source, changed, policy.priority, now, expires_at, policy.replace
+    )
+    written = Written(
+        source,
+        policy.priority,
+        {e.ref: e.content_hash for e in changed},
+        {e.ref: e.body for e in changed},
+    )
+    merge_refs(connection, [*written.hashes, *also_merge], now, written)
     return len(changed)
 
 
@@ -190,10 +230,12 @@ def mark_and_store(
     mark_id: int | None,
     source: str,
     entities: Sequence[PreparedEntity],
-    priority: int,
+    policy: RecordPolicy,
     now: datetime,
+    also_merge: Sequence[str] = (),
 ) -> tuple[int, frozenset[str]]:
-    """Mark the entities into the ingestion and write what changed.
+    """Mark the entities into the ingestion and write what changed, then merge the refs
+    touched (and ``also_merge``: refs whose records the caller deleted) once.
 
     Returns how many were written, and the refs dropped because an earlier page of the pass
     emitted them first (events always write: they are newer than the pass).
@@ -204,7 +246,8 @@ def mark_and_store(
     add_marked(connection, ingestion_id, marked.new)
     if marked.duplicates:
         entities = [e for e in entities if e.ref not in marked.duplicates]
-    return store_entities(connection, source, entities, priority, now, stored), marked.duplicates
+    written = store_entities(connection, source, entities, policy, now, stored, also_merge)
+    return written, marked.duplicates
 
 
 def mark_kept(
@@ -266,7 +309,7 @@ def store_page(
 ) -> PageResult:
     """Mark and store a page's entities under its mark; count the refs already emitted."""
     written, duplicates = mark_and_store(
-        connection, ingestion_id, mark_id, provider_name, page.entities, page.priority, now
+        connection, ingestion_id, mark_id, provider_name, page.entities, RecordPolicy.of(page), now
     )
     mark_kept(connection, ingestion_id, mark_id, provider_name, page.kept_refs)
     kept: dict[str, JSONValue] = {}
@@ -341,3 +384,23 @@ def last_cursor(connection: Connection, ingestion_id: str) -> JSONValue:
 def list_marks(connection: Connection, ingestion_id: str) -> list[Mark]:
     statement = _mark_rows(connection, ingestion_id).order_by(marks.c.sequence)
     return [_to_mark(row) for row in connection.execute(statement)]
+
+
+def entities_marked_since(connection: Connection, ingestion_id: str, since: datetime) -> int:
+    """Refs marked by the pass's pages committed at or after ``since`` (events' marks, which
+    belong to no page, are not ingestion progress); for the rate ``ingest status`` shows.
+
+    The pass's recent marks are few, found by their own index; their refs are then counted
+    within the pass's part of the mark entities' primary key."""
+    recent = select(marks.c.id).where(
+        marks.c.ingestion_id == ingestion_id, marks.c.created_at >= since
+    )
+    statement = (
+        select(func.count())
+        .select_from(mark_entities)
+        .where(
+            mark_entities.c.ingestion_id == ingestion_id,
+            mark_entities.c.mark_id.in_(recent.scalar_subquery()),
+        )
+    )
+    return int(connection.execute(statement).scalar_one())

@@ -24,14 +24,17 @@ from catalog_ingest.contracts.storage import (
     PreparedEntity,
     RemovalPlan,
 )
-from models import catalog_reads, deferred_pages, pages, removals
+from models import catalog_reads, deferred_pages, metrics_reads, pages, removals
 from models import ingestion_state as state
+from models.catalog_store import SqlCatalogStore
 from models.catalog_writes import delete_source_entities
+from models.metrics_reads import MetricsSnapshot
 from models.tables import ingestions
 
 
-class SqlRepository:
-    """Ingestion state and catalog storage on PostgreSQL or SQLite."""
+class SqlRepository(SqlCatalogStore):
+    """Ingestion state and catalog storage on PostgreSQL or SQLite (the merged catalog's feed,
+    expiry and provenance come from :class:`SqlCatalogStore`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -176,6 +179,16 @@ class SqlRepository:
         with self.engine.begin() as connection:
             state.make_due(connection, ingestion_id, now, NextAction.CANCEL)
 
+    def cancel_and_pause(self, provider_name: str, now: datetime, resume_at: datetime) -> Ingestion:
+        with self.engine.begin() as connection:
+            state.cancel_open(connection, provider_name, now)
+            state.insert_open(connection, provider_name, now, NextAction.INGEST)
+            state.pause_open_until(connection, provider_name, now, resume_at)
+            opened = state.get_open(connection, provider_name)
+        if opened is None:  # pragma: no cover - opened in the same transaction
+            raise RuntimeError(f"no open ingestion for {provider_name} after cancel")
+        return opened
+
     def make_due(
         self, ingestion_id: str, now: datetime, next_action: NextAction | None = None
     ) -> None:
@@ -213,9 +226,18 @@ class SqlRepository:
         with self.engine.connect() as connection:
             return pages.list_marks(connection, ingestion_id)
 
+    def entities_marked_since(self, ingestion_id: str, since: datetime) -> int:
+        with self.engine.connect() as connection:
+            return pages.entities_marked_since(connection, ingestion_id, since)
+
     def list_ingestions(self, provider_name: str | None = None) -> list[Ingestion]:
         with self.engine.connect() as connection:
             return state.list_ingestions(connection, provider_name)
+
+    def metrics_snapshot(self) -> MetricsSnapshot:
+        """What ``GET /metrics`` reports (see :mod:`models.metrics_reads`)."""
+        with self.engine.connect() as connection:
+            return metrics_reads.snapshot(connection)
 
     def stored_entities(self, source: str, refs: Sequence[str]) -> dict[str, Entity]:
         with self.engine.connect() as connection:
@@ -229,14 +251,18 @@ class SqlRepository:
         removed: Sequence[str],
         priority: int,
         now: datetime,
+        ttl_seconds: int | None = None,
+        merge_replace: bool = False,
     ) -> int:
         with self.engine.begin() as connection:
             # Locks the ingestion row first, like a page commit: the two serialize.
             state.guarded_update(connection, ingestion.id, fence, {"updated_at": now}, require=None)
+            source = ingestion.provider_name
+            deleted = delete_source_entities(connection, source, removed, now, merge=False)
+            policy = pages.RecordPolicy(priority, ttl_seconds, merge_replace)
             pages.mark_and_store(
-                connection, ingestion.id, None, ingestion.provider_name, added, priority, now
+                connection, ingestion.id, None, source, added, policy, now, removed
             )
-            deleted = delete_source_entities(connection, ingestion.provider_name, removed, now)
             pages.unmark_refs(connection, ingestion.id, removed)
             return deleted
 

@@ -1,9 +1,11 @@
-"""Tables: ingestion state (ingestions, marks, mark entities) and the catalog.
+"""Tables: ingestion state (ingestions, marks, mark entities), the catalog and its feed.
 
-The catalog has two levels so several sources can merge without a schema change:
-``source_entities`` holds each source's (provider's) version of an entity, and
-``catalog_entities`` points at the winning source record per ref (highest priority, then
-source name). Keeping only a pointer means a first-time entity costs one body write, not two.
+The catalog has two levels: ``source_entities`` holds each source's (provider's) version of an
+entity, and ``catalog_entities`` the merged entity per ref. A ref with a single contributing
+record is stored as a pointer to it (no body: a first-time entity costs one body write, not
+two); several contributors store the merged body. ``change_feed`` gives every change of a
+merged entity a position (one row per ref, tombstones for removals); ``feed_state`` holds the
+last position handed out (its row lock orders writers, see :mod:`models.change_feed`).
 """
 
 from datetime import UTC, datetime
@@ -22,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -30,6 +33,10 @@ from sqlalchemy.types import TypeDecorator
 
 REF_LENGTH = 300
 """kind (63) + namespace (63) + name (63) + separators, with room to spare."""
+SEARCH_KEY_LENGTH = 200
+SEARCH_VALUE_LENGTH = 200
+"""Backstage's limits for its search table: longer keys are not indexed, longer values keep
+their key with a null value."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -53,6 +60,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+NullableDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+"""A JSON column where Python ``None`` is SQL NULL (not the JSON ``null``)."""
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
 
 
@@ -175,7 +184,15 @@ class SourceEntityRow(Base):
     """One source's version of an entity."""
 
     __tablename__ = "source_entities"
-    __table_args__ = (Index("ix_source_entities_ref", "ref"),)
+    __table_args__ = (
+        Index("ix_source_entities_ref", "ref"),
+        Index(
+            "ix_source_entities_expires_at",
+            "expires_at",
+            postgresql_where=text("expires_at IS NOT NULL"),
+            sqlite_where=text("expires_at IS NOT NULL"),
+        ),
+    )
 
     source: Mapped[str] = mapped_column(String(63), primary_key=True)
     ref: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
@@ -186,13 +203,16 @@ class SourceEntityRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     priority: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    needs_emit: Mapped[bool] = mapped_column(Boolean, default=True)
+    """Last refresh plus the source's TTL; null: never expires."""
+    merge_replace: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The source merges with ``replace``: this record counts whole or not at all."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CatalogEntityRow(Base):
-    """The merged catalog: per ref, the winning source record, its hash and its priority."""
+    """The merged catalog: per ref, the top contributing source record, the merged hash, and
+    the merged body when more than that one record contributes (else null: the record is it)."""
 
     __tablename__ = "catalog_entities"
 
@@ -201,7 +221,84 @@ class CatalogEntityRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     priority: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    body: Mapped[Any] = mapped_column(NullableDocument, nullable=True)
+    conflict: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Why the last merge was refused (the previous merged entity was kept); null otherwise."""
 
+
+class ChangeFeedRow(Base):
+    """The latest change of a ref: its position, its merged hash (null: a tombstone)."""
+
+    __tablename__ = "change_feed"
+    __table_args__ = (
+        Index("ix_change_feed_position", "position", unique=True),
+        Index(
+            "ix_change_feed_tombstones",
+            "changed_at",
+            postgresql_where=text("content_hash IS NULL"),
+            sqlite_where=text("content_hash IS NULL"),
+        ),
+    )
+
+    ref: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
+    position: Mapped[int] = mapped_column(AutoId)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FeedStateRow(Base):
+    """One row: the last feed position handed out, the newest tombstone purged, and the last
+    position known durable (readers read up to it)."""
+
+    __tablename__ = "feed_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_position: Mapped[int] = mapped_column(AutoId)
+    purged_position: Mapped[int] = mapped_column(AutoId)
+    durable_position: Mapped[int] = mapped_column(AutoId, default=0, server_default="0")
+
+
+
+class SearchRow(Base):
+    """The read API's projection (like Backstage's ``search`` table): one row per flattened
+    key/value of a merged entity, lower-cased; ``original_value`` keeps the case for facets.
+    Maintained from the change feed by :mod:`models.search_projection`, never by the writers."""
+
+    __tablename__ = "catalog_search"
+    __table_args__ = (
+        Index("ix_catalog_search_key_value", "key", "value", "ref", "original_value"),
+    )
+
+    ref: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
+    key: Mapped[str] = mapped_column(String(SEARCH_KEY_LENGTH), primary_key=True)
+    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """Which value of the key (a list gives one row per item)."""
+    value: Mapped[str | None] = mapped_column(String(SEARCH_VALUE_LENGTH), nullable=True)
+    """Lower-cased; null when too long to index (the key still exists)."""
+    original_value: Mapped[str | None] = mapped_column(
+        String(SEARCH_VALUE_LENGTH), nullable=True
+    )
+
+
+class SearchEntityRow(Base):
+    """Every ref of the projection, with its lower-cased form for case-insensitive lookups."""
+
+    __tablename__ = "catalog_search_entities"
+    __table_args__ = (Index("ix_catalog_search_entities_lookup", "lookup"),)
+
+    ref: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
+    lookup: Mapped[str] = mapped_column(String(REF_LENGTH))
+
+
+class SearchStateRow(Base):
+    """One row: the feed position the projection has applied, and the newest purged tombstone
+    it has accounted for (see :mod:`models.search_projection`)."""
+
+    __tablename__ = "catalog_search_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(AutoId)
+    purged_position: Mapped[int] = mapped_column(AutoId)
 
 ingestions = cast(Table, IngestionRow.__table__)
 marks = cast(Table, MarkRow.__table__)
@@ -210,3 +307,8 @@ source_entities = cast(Table, SourceEntityRow.__table__)
 bursts = cast(Table, BurstRow.__table__)
 catalog_entities = cast(Table, CatalogEntityRow.__table__)
 deferred_items = cast(Table, DeferredRow.__table__)
+change_feed = cast(Table, ChangeFeedRow.__table__)
+feed_state = cast(Table, FeedStateRow.__table__)
+search = cast(Table, SearchRow.__table__)
+search_entities = cast(Table, SearchEntityRow.__table__)
+search_state = cast(Table, SearchStateRow.__table__)

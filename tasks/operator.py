@@ -10,11 +10,16 @@ from workers import task_names
 from workers.context import get_context
 
 
-def _act_then_burst(action: admin_operations.AdminAction, provider: str) -> dict[str, Any]:
-    """Apply an operator action to a configured provider, then enqueue its burst."""
+def _act(action: admin_operations.AdminAction, provider: str) -> admin_operations.AdminResult:
+    """Apply an operator action to a configured provider."""
     runtime = get_context().runtime
     runtime.engine.binding(provider)  # an unknown provider fails here, before any write
-    result = action(runtime.repository, provider, runtime.engine.clock.now())
+    return action(runtime.repository, provider, runtime.engine.clock.now())
+
+
+def _act_then_burst(action: admin_operations.AdminAction, provider: str) -> dict[str, Any]:
+    """Apply an operator action to a configured provider, then enqueue its burst."""
+    result = _act(action, provider)
     return {
         "provider": result.provider,
         "message": result.message,
@@ -38,6 +43,13 @@ def start(provider: str) -> dict[str, Any]:
 def reset(provider: str) -> dict[str, Any]:
     """Forget the provider's ingestion state (catalog kept) and start a fresh pass."""
     return _act_then_burst(admin_operations.reset, provider)
+
+
+@shared_task(name=task_names.CANCEL, ignore_result=True, acks_late=True)
+def cancel(provider: str) -> dict[str, Any]:
+    """Stop the running pass; the provider stays idle for a day or until triggered."""
+    result = _act(admin_operations.cancel, provider)
+    return {"provider": result.provider, "message": result.message}
 
 
 @shared_task(name=task_names.CLEANUP, ignore_result=True, acks_late=True)

@@ -181,7 +181,14 @@ def test_an_empty_database_url_is_an_error_not_the_default(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
-    "args", [["marks", "nope"], ["clear-finished", "nope"], ["export", "--provider", "nope"]]
+    "args",
+    [
+        ["marks", "nope"],
+        ["clear-finished", "nope"],
+        ["export", "--provider", "nope"],
+        ["status", "--provider", "nope"],
+        ["status", "--provider", "nope", "--watch", "--json"],
+    ],
 )
 def test_commands_naming_an_unknown_provider_exit_2_with_the_usual_line(
     tmp_path: Path, args: list[str]

@@ -1,6 +1,6 @@
 """Beat ticks each configured provider at its burst interval, with expiring ticks."""
 
-from beat_schedule import build_beat_schedule
+from beat_schedule import EXPIRY_SECONDS, build_beat_schedule
 from catalog_ingest.app.config.schema import AppConfig
 from workers import task_names
 from workers.celery_app import create_app
@@ -39,3 +39,19 @@ def test_every_task_the_workers_register_is_routed_to_one_of_their_queues() -> N
     assert app.amqp.router.route({}, task_names.TICK)["queue"].name == "ingest"
     assert app.amqp.router.route({}, task_names.DETAIL)["queue"].name == "details"
     assert app.amqp.router.route({}, task_names.CLEANUP)["queue"].name == "admin"
+    assert app.amqp.router.route({}, task_names.EXPIRE)["queue"].name == "admin"
+
+
+def test_beat_runs_the_expiry_every_minute_whatever_the_providers() -> None:
+    app = create_app(AppConfig())
+    entry = app.conf.beat_schedule["expire"]
+    assert entry["task"] == task_names.EXPIRE
+    assert entry["schedule"] == EXPIRY_SECONDS == 60
+
+
+def test_beat_runs_the_read_api_projection_every_five_seconds_on_the_admin_queue() -> None:
+    app = create_app(AppConfig())
+    entry = app.conf.beat_schedule["project"]
+    assert entry["task"] == task_names.PROJECT
+    assert entry["schedule"] == entry["options"]["expires"] == 5
+    assert app.amqp.router.route({}, task_names.PROJECT)["queue"].name == "admin"

@@ -67,6 +67,8 @@ ONE_ROW: dict[str, dict[str, Any]] = {
         "priority": 0,
         "updated_at": AT,
     },
+    "change_feed": {"ref": REF, "position": 1, "content_hash": "0" * 64, "changed_at": AT},
+    "feed_state": {"id": 1, "last_position": 1, "purged_position": 0, "durable_position": 1},
 }
 """A row for each table of the metadata, in any order (they are inserted parents first)."""
 

@@ -14,9 +14,18 @@ def _services() -> dict[str, Any]:
 
 
 def test_the_deployment_has_every_service_of_the_design() -> None:
-    assert {"postgres", "redis", "migrate", "worker", "beat", "flower", "simulator"} <= set(
-        _services()
-    )
+    assert {
+        "postgres", "redis", "migrate", "worker", "beat", "flower", "simulator", "api"
+    } <= set(_services())  # fmt: skip
+
+
+def test_the_api_serves_on_loopback_with_a_health_check_on_its_health_route() -> None:
+    api = _services()["api"]
+    assert api["command"][0] == "serve"
+    assert "--host=0.0.0.0" in api["command"]  # inside the container; published on loopback
+    assert api["ports"] == ["127.0.0.1:7007:7007"]
+    assert "/api/catalog/incremental/health" in " ".join(api["healthcheck"]["test"])
+    assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
 
 def test_every_dependency_names_a_service_and_waits_on_a_real_condition() -> None:

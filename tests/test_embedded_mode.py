@@ -103,3 +103,30 @@ def test_the_demo_prints_its_summary(tmp_path: Path) -> None:
     assert re.fullmatch(
         r"took \d+\.\ds; see it with: ingest export --database-url sqlite:///ingest-demo.db", took
     ), took
+
+
+EXPIRY_IN_EMBEDDED_MODE = """
+import json, sys
+from datetime import UTC, datetime, timedelta
+
+from catalog_ingest.app.composition import build_runtime
+from catalog_ingest.app.config.schema import AppConfig
+from tests.aggregation.merge_support import entity, write
+from workers.embedded import embedded
+
+runtime = build_runtime(AppConfig(database_url=sys.argv[1]))
+an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+write(runtime.repository, "pushed", [entity("fleeting")], now=an_hour_ago, ttl_seconds=60)
+before = runtime.repository.catalog_entry("component:default/fleeting") is not None
+with embedded(runtime) as scheduler:
+    scheduler.step()
+    scheduler.in_flight.wait_idle()
+after = runtime.repository.catalog_entry("component:default/fleeting") is not None
+runtime.close()
+print(json.dumps({"before": before, "after": after}))
+"""
+
+
+def test_the_embedded_mode_runs_the_expiry_like_beat(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'expiry.db'}"
+    assert _python(EXPIRY_IN_EMBEDDED_MODE, url) == {"before": True, "after": False}

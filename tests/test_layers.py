@@ -52,3 +52,10 @@ def test_the_check_sees_an_infrastructure_import_when_there_is_one() -> None:
     """The same probe on the Redis coordination package reports redis: it can fail."""
     _imported, loaded = _load_in_fresh_interpreter("catalog_ingest.coordination")
     assert "redis" in loaded
+
+
+def test_importing_every_aggregator_module_loads_no_infrastructure_package() -> None:
+    imported, loaded = _load_in_fresh_interpreter("catalog_ingest.aggregation")
+    assert "catalog_ingest.aggregation.merge" in imported
+    assert "catalog_ingest.aggregation.resolution" in imported
+    assert loaded.isdisjoint(INFRASTRUCTURE), sorted(loaded & set(INFRASTRUCTURE))

@@ -4,7 +4,7 @@ from typing import Any
 
 from celery import Celery
 
-from beat_schedule import build_beat_schedule
+from beat_schedule import build_beat_schedule, upkeep_schedule
 from catalog_ingest.app.config.loading import load_config
 from catalog_ingest.app.config.schema import AppConfig
 from workers import signals, task_names
@@ -12,7 +12,14 @@ from workers.limits import BurstLimits, DetailLimits, check_visibility_timeout
 from workers.queues import INGEST_QUEUE, TASK_QUEUES, TASK_ROUTES
 from workers.worker_settings import WorkerSettings
 
-TASK_MODULES = ("tasks.ingest", "tasks.details", "tasks.operator", "tasks.events")
+TASK_MODULES = (
+    "tasks.ingest",
+    "tasks.details",
+    "tasks.operator",
+    "tasks.events",
+    "tasks.expiry",
+    "tasks.projection",
+)
 
 
 def celery_settings(config: AppConfig, settings: WorkerSettings) -> dict[str, Any]:
@@ -46,7 +53,7 @@ def celery_settings(config: AppConfig, settings: WorkerSettings) -> dict[str, An
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
-        "beat_schedule": build_beat_schedule(config),
+        "beat_schedule": {**build_beat_schedule(config), **upkeep_schedule()},
         "imports": TASK_MODULES,
     }
 

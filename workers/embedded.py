@@ -1,9 +1,10 @@
 """The embedded mode: one process, in-memory broker, in-process lock, the same tasks.
 
 A Celery worker runs in a thread (solo pool) consuming kombu's ``memory://`` transport, and a
-small beat loop in the calling thread sends ``ingest.tick`` for every due provider. Tasks travel
-through a real broker and a real worker (never ``task_always_eager``); only the transports are
-in-process. With a :class:`FastForwardClock`, waits are skipped instead of slept (the demo).
+small beat loop in the calling thread sends ``ingest.tick`` for every due provider (and
+``ingest.expire`` once a minute of its clock). Tasks travel through a real broker and a real
+worker (never ``task_always_eager``); only the transports are in-process. With a
+:class:`FastForwardClock`, waits are skipped instead of slept (the demo).
 
 The worker is Celery's own :class:`~celery.worker.WorkController`, not the testing helper
 ``celery.contrib.testing`` (production code must not depend on a test package): see
@@ -15,13 +16,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Celery
 from celery.exceptions import WorkerShutdown
 from celery.signals import after_task_publish, task_postrun, task_revoked
 
+from beat_schedule import EXPIRY_SECONDS
 from catalog_ingest.app.composition import Runtime
 from catalog_ingest.engine.clock import FastForwardClock
 from workers import context, task_names
@@ -79,6 +81,14 @@ class EmbeddedScheduler:
         self.runtime = runtime
         self.app = app
         self.in_flight = _InFlight()
+        self.next_expiry: datetime | None = None
+
+    def _expire_when_due(self) -> None:
+        """Send ``ingest.expire`` once a minute (of the engine's clock), as beat does."""
+        now = self.runtime.engine.clock.now()
+        if self.next_expiry is None or now >= self.next_expiry:
+            self.app.send_task(task_names.EXPIRE)
+            self.next_expiry = now + timedelta(seconds=EXPIRY_SECONDS)
 
     def _due(self) -> tuple[list[str], datetime | None]:
         engine = self.runtime.engine
@@ -95,7 +105,9 @@ class EmbeddedScheduler:
         return due, min(upcoming, default=None)
 
     def step(self) -> tuple[list[BurstResult], datetime | None]:
-        """Tick every due provider, wait until all resulting tasks finished."""
+        """Tick every due provider (and expire records once a minute), wait until all
+        resulting tasks finished."""
+        self._expire_when_due()
         due, upcoming = self._due()
         for name in due:
             self.app.send_task(task_names.TICK, args=(name,))

@@ -27,7 +27,11 @@ QUEUE_OF = {
     task_names.TRIGGER: ADMIN_QUEUE,
     task_names.START: ADMIN_QUEUE,
     task_names.RESET: ADMIN_QUEUE,
+    task_names.CANCEL: ADMIN_QUEUE,
     task_names.CLEANUP: ADMIN_QUEUE,
+    # Upkeep, like the operator's tasks: short, and never behind a flood of bursts or events.
+    task_names.EXPIRE: ADMIN_QUEUE,
+    task_names.PROJECT: ADMIN_QUEUE,
 }
 """Task name -> queue."""
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine as Database
 
 from catalog_ingest.app.config.problems import ConfigError, ConfigProblem
 from catalog_ingest.app.config.schema import AppConfig, ProviderConfig
+from catalog_ingest.app.source_providers import SOURCE_TYPES
 from catalog_ingest.contracts.locking import ProviderLock
 from catalog_ingest.contracts.provider import Provider
 from catalog_ingest.coordination.local_slots import LocalRequestSlots
@@ -65,6 +66,7 @@ def _unavailable(config: ProviderConfig) -> Provider:
 PROVIDER_TYPES: Mapping[str, ProviderFactory] = {
     "synthetic": _synthetic,
     "openchoreo": _openchoreo,
+    **SOURCE_TYPES,
 }
 
 
@@ -109,7 +111,9 @@ def build_runtime(
         upgrade(database)
     if providers is None:
         providers = {
-            pc.name: ProviderBinding(build_provider(pc), pc.options, pc.priority)
+            pc.name: ProviderBinding(
+                build_provider(pc), pc.options, pc.priority, passive=not pc.scheduled
+            )
             for pc in config.all_providers()
         }
     redactor = Redactor(config.secrets())

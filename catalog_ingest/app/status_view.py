@@ -8,11 +8,13 @@ generation it speaks and the listing it is in), under ``walk``.
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.table import Column, Table
+from rich.text import Text
 
+from catalog_ingest.app.live_status import eta_text, rate_text, relative_text, truncated
 from catalog_ingest.contracts.provider import CursorDescriber
-from catalog_ingest.contracts.states import OPEN_TICKET, NextAction
+from catalog_ingest.contracts.states import OPEN_TICKET, NextAction, Phase
 from catalog_ingest.contracts.storage import Ingestion, IngestionRepository
 from catalog_ingest.engine.redaction import Redactor
 
@@ -108,6 +110,52 @@ def _walk_text(row: Mapping[str, Any]) -> str:
     return " ".join(f"{key}={value}" for key, value in walk.items()) or "-"
 
 
+_SWEPT_PHASES = {Phase.SWEEPING.value, Phase.DONE.value}
+
+
+def removed_figure(row: Mapping[str, Any]) -> int | str:
+    """The current pass's removals once it has swept (or is sweeping); before that, the last
+    completed pass's (the current pass has removed nothing yet)."""
+    current = row.get("current", {})
+    last = row.get("last_completed", {})
+    if current.get("phase") in _SWEPT_PHASES or "removed" not in last:
+        return int(current.get("removed", 0)) if current else "-"
+    return int(last["removed"])
+
+
+def live_table(rows: list[dict[str, Any]]) -> RenderableType:
+    """The compact table ``ingest status --watch`` refreshes (rows with live figures, see
+    :func:`catalog_ingest.app.live_status.add_live_figures`), orphaned sources under it."""
+    if not rows:
+        return Text("no ingestions yet")
+    table = Table(expand=True)  # the error takes what the figures leave, cut to one line
+    for name in ("provider", "phase", "pages", "entities", "rate", "ETA", "next action"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("last error", no_wrap=True, overflow="ellipsis", ratio=1)
+    for row in rows:
+        current = row.get("current", {})
+        last = row.get("last_completed", {})
+        table.add_row(
+            row["provider"],
+            current.get("phase", "-"),
+            str(current.get("pages", "-")),
+            str(current.get("entities", "-")),
+            rate_text(current.get("rate_per_second")),
+            eta_text(current.get("eta_seconds")),
+            _next_action_text(current),
+            truncated(current.get("last_error") or last.get("last_error")) or "-",
+        )
+    notes = [Text(line) for line in orphan_lines(rows)]
+    return Group(table, *notes)
+
+
+def _next_action_text(current: Mapping[str, Any]) -> str:
+    if not current:
+        return "-"
+    action = current["next_action"]
+    return f"{action} {relative_text(action, current.get('next_action_in_seconds'))}"
+
+
 def render_status(rows: list[dict[str, Any]], console: Console) -> None:
     table = Table(
         "provider",
@@ -142,7 +190,7 @@ def render_status(rows: list[dict[str, Any]], console: Console) -> None:
             str(current.get("duplicates", "-")),
             str(current.get("fallbacks", "-")),
             str(current.get("pending_pages", "-")),
-            str(last.get("removed", current.get("removed", "-"))),
+            str(removed_figure(row)),
             str(current.get("attempts", "-")),
             _walk_text(row),
             note[:200],

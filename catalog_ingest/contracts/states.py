@@ -15,7 +15,8 @@ class Status(StrEnum):
     BACKING_OFF = "backing off"
     """The last burst failed; waiting the backoff delay before resuming from the last mark."""
     PAUSED = "paused"
-    """Left idle by ``cleanup``; nothing happens until ``trigger`` or ``start``."""
+    """Left idle by ``cleanup`` (next action ``pause``: until ``trigger`` or ``start``) or by
+    ``cancel`` (next action ``ingest``, due after the pause, or at a ``trigger``)."""
     COMPLETE = "complete"
     """Closed: the pass finished, or was canceled (see ``next_action``)."""
 

@@ -78,6 +78,11 @@ class PageWrite:
     kept_refs: Sequence[str] = ()
     """Refs carried forward from earlier passes (a partial failure): those the provider has
     stored are marked into the pass, their bodies untouched, so the sweep keeps them."""
+    ttl_seconds: int | None = None
+    """The source's TTL: its records written or confirmed by this page expire this long after
+    ``now`` (``None``: never)."""
+    merge_replace: bool = False
+    """The source merges with ``replace``: each of its records counts whole or not at all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +252,12 @@ class IngestionRepository(Protocol):
 
     def request_cancel(self, ingestion_id: str, now: datetime) -> None: ...
 
+    def cancel_and_pause(self, provider_name: str, now: datetime, resume_at: datetime) -> Ingestion:
+        """Close the open ingestion as canceled whoever holds its fence (its running burst's
+        next guarded write is refused, so it stops at its next page), and open a new one,
+        paused until ``resume_at`` or an operator's trigger."""
+        ...
+
     def make_due(
         self, ingestion_id: str, now: datetime, next_action: NextAction | None = None
     ) -> None: ...
@@ -270,6 +281,11 @@ class IngestionRepository(Protocol):
         ...
 
     def list_marks(self, ingestion_id: str) -> list[Mark]: ...
+
+    def entities_marked_since(self, ingestion_id: str, since: datetime) -> int:
+        """Entities marked by the ingestion's pages committed at or after ``since`` (for the
+        rate ``ingest status --watch`` shows)."""
+        ...
 
     # Deferred pages (detail fan-out): see catalog_ingest.engine.deferred_items.
 
@@ -333,8 +349,12 @@ class IngestionRepository(Protocol):
         removed: Sequence[str],
         priority: int,
         now: datetime,
+        ttl_seconds: int | None = None,
+        merge_replace: bool = False,
     ) -> int:
         """Apply an event in one transaction, only while the ingestion's fence still equals
         ``fence`` (whatever its next action): upsert and mark ``added``, delete the provider's
-        records of ``removed`` and forget their marks. Returns how many records were deleted."""
+        records of ``removed`` and forget their marks, and re-merge every touched ref once.
+        ``ttl_seconds`` and ``merge_replace`` are the source's, as in :class:`PageWrite`.
+        Returns how many records were deleted."""
         ...

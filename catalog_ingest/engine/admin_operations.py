@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from catalog_ingest.contracts.errors import UserError
 from catalog_ingest.contracts.states import NextAction, Status
@@ -50,6 +50,32 @@ def start(repository: IngestionRepository, provider: str, now: datetime) -> Admi
         return AdminResult(provider, "a fresh pass starts on the next tick", ingestion.id)
     repository.request_cancel(ingestion.id, now)
     return AdminResult(provider, "the running pass is canceled; a new one opens", ingestion.id)
+
+
+CANCEL_PAUSE = timedelta(hours=24)
+"""How long ``cancel`` leaves a provider idle, as Backstage's cancel route does."""
+
+
+def cancel(
+    repository: IngestionRepository,
+    provider: str,
+    now: datetime,
+    pause: timedelta = CANCEL_PAUSE,
+) -> AdminResult:
+    """Stop the running pass and leave the provider idle for ``pause`` (or until a trigger).
+
+    The pass is closed as canceled at once; its running burst, if any, stops at its next page
+    (every write of a step requires the ingestion to still be open for ingesting). What the
+    pass wrote stays; nothing is swept, since the pass never completed.
+    """
+    resume_at = now + pause
+    opened = repository.cancel_and_pause(provider, now, resume_at)
+    return AdminResult(
+        provider,
+        f"current ingestion canceled; paused until {resume_at:%Y-%m-%d %H:%M:%S} UTC "
+        "(trigger or start resumes it earlier)",
+        opened.id,
+    )
 
 
 def reset(repository: IngestionRepository, provider: str, now: datetime) -> AdminResult:

@@ -12,6 +12,9 @@ class ProviderBinding:
     options: ProviderOptions = field(default_factory=ProviderOptions)
     priority: int = 0
     """Merge priority of this provider's entities against other sources of the same ref."""
+    passive: bool = False
+    """Written only from outside (pushed entities, events): never ticked into a pass, so it
+    never sweeps; its records leave by deletion or expiry only."""
 
     @property
     def name(self) -> str:

@@ -196,6 +196,8 @@ def _commit(
         len(prepared.duplicates),
         fetched.fallbacks,
         fetched.kept_refs,
+        binding.options.ttl_seconds,
+        binding.options.merge == "replace",
     )
     result = scope.repository.commit_page(scope.ingestion, scope.fence, write, scope.clock.now())
     progress.duplicates += report_clashes(binding, prepared, result)

@@ -142,6 +142,8 @@ def finalize(
         duplicates=len(prepared.duplicates),
         fallbacks=content.fallbacks,
         kept_refs=carried.kept_refs,
+        ttl_seconds=binding.options.ttl_seconds,
+        merge_replace=binding.options.merge == "replace",
     )
     result = repository.finalize_page(mark_id, write, clock.now())
     if result is not None:

@@ -11,14 +11,15 @@ Added entities are upserted and marked into the open ingestion, so that pass's s
 them; removed refs leave the catalog at once (the provider's own records only).
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from catalog_ingest.contracts.errors import ContractViolationError, InvalidEventError
+from catalog_ingest.contracts.errors import ContractViolationError, InvalidEventError, UserError
 from catalog_ingest.contracts.locking import Lease, ensure_held
 from catalog_ingest.contracts.provider import Delta, EventHandler
+from catalog_ingest.contracts.states import NextAction
 from catalog_ingest.contracts.storage import IngestionRepository, PreparedEntity
 from catalog_ingest.engine import event_log
 from catalog_ingest.engine.binding import ProviderBinding
@@ -91,6 +92,20 @@ def event_topics(binding: ProviderBinding) -> list[str]:
     """The topics the provider takes events on (none when it handles no events)."""
     provider = binding.provider
     return list(provider.supports_event_topics()) if isinstance(provider, EventHandler) else []
+
+
+def check_subscribed(binding: ProviderBinding, topic: str) -> None:
+    """:class:`UserError` unless the provider takes events on ``topic``."""
+    topics = event_topics(binding)
+    if topic not in topics:
+        takes = ", ".join(topics) if topics else "none"
+        raise UserError(f"provider {binding.name} takes no events on topic {topic!r} ({takes})")
+
+
+def subscribers(bindings: Iterable[ProviderBinding], topic: str) -> list[str]:
+    """The names of the providers taking events on ``topic``, sorted (the HTTP ingress sends
+    an event to each of them)."""
+    return sorted(binding.name for binding in bindings if topic in event_topics(binding))
 
 
 def apply_event(
@@ -168,11 +183,24 @@ def _write(
     records were deleted. The lease is checked before the fence is taken (a holder that lost
     the lock must not fence out the one that has it) and again before the write."""
     now = clock.now()
-    ingestion = repository.get_open(binding.name) or repository.open_ingestion(binding.name, now)
+    first = NextAction.PAUSE if binding.passive else NextAction.INGEST  # passive: no passes
+    ingestion = repository.get_open(binding.name) or repository.open_ingestion(
+        binding.name, now, first
+    )
     ensure_held(lease)
     fence = repository.take_fence(ingestion.id)
     ensure_held(lease)
-    deleted = repository.apply_delta(ingestion, fence, added, removed, binding.priority, now)
+    options = binding.options
+    deleted = repository.apply_delta(
+        ingestion,
+        fence,
+        added,
+        removed,
+        binding.priority,
+        now,
+        ttl_seconds=options.ttl_seconds,
+        merge_replace=options.merge == "replace",
+    )
     return ingestion.id, deleted
 
 

@@ -4,7 +4,7 @@ Keys are accepted in snake_case and in the reference's camelCase (``burstLength`
 """
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
@@ -24,6 +24,7 @@ NUMBER_FIELDS = (
     "max_pending_pages",
     "pending_page_timeout",
     "max_entity_bytes",
+    "ttl_seconds",
 )
 
 
@@ -93,6 +94,17 @@ class ProviderOptions(BaseModel):
         ge=1024,
         le=64 * 1024 * 1024,
         description="Largest entity (canonical JSON bytes) stored; a larger one is rejected.",
+    )
+
+    ttl_seconds: int | None = Field(
+        None,
+        ge=1,
+        le=10 * 365 * 24 * 3600,
+        description="A record expires this long after its last refresh (none: never).",
+    )
+    merge: Literal["deep", "replace"] = Field(
+        "deep",
+        description="deep: merged field by field with other sources; replace: whole or not at all.",
     )
 
     @field_validator(*NUMBER_FIELDS, mode="before")

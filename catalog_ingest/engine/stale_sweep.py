@@ -14,6 +14,14 @@ from catalog_ingest.contracts.storage import Ingestion, IngestionRepository, Rem
 from catalog_ingest.engine.options import ProviderOptions
 
 REMOVAL_BATCH = 5000
+REFUSAL_PREFIX = "removal refused"
+"""How a refusal starts; the completed pass records it in ``last_error`` (``ingest status``
+shows it, ``GET /metrics`` counts it)."""
+
+
+def is_refusal(note: str | None) -> bool:
+    """Whether a completed pass's ``last_error`` records a refused sweep."""
+    return note is not None and note.startswith(REFUSAL_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +37,7 @@ def refusal_reason(plan: RemovalPlan, options: ProviderOptions) -> str | None:
         return None
     if options.reject_empty_source_collections and plan.marked == 0:
         return (
-            f"removal refused: the pass saw no entities and rejectEmptySourceCollections is on; "
+            f"{REFUSAL_PREFIX}: the pass saw no entities and rejectEmptySourceCollections is on; "
             f"{plan.removed} entities kept"
         )
     threshold = options.reject_removals_above_percentage
@@ -38,7 +46,7 @@ def refusal_reason(plan: RemovalPlan, options: ProviderOptions) -> str | None:
     share = 100.0 * plan.removed / plan.previous if plan.previous else 100.0
     if share > threshold:
         return (
-            f"removal refused: {plan.removed} of {plan.previous} previously ingested entities "
+            f"{REFUSAL_PREFIX}: {plan.removed} of {plan.previous} previously ingested entities "
             f"({share:.1f}%) would be removed, above rejectRemovalsAbovePercentage={threshold:g}; "
             f"they are kept and will be removed by the next pass allowed to sweep"
         )

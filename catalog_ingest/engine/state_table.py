@@ -105,6 +105,9 @@ class Engine:
         ``lease``; the step then takes a new fence, which shuts out every earlier holder.
         """
         binding = self.binding(provider_name)
+        if binding.passive:
+            note = "written by pushes only: it has no passes"
+            return TickOutcome(action=TickAction.PAUSED, provider=provider_name, note=note)
         now = self.clock.now()
         ingestion = self.repository.get_open(provider_name)
         if ingestion is None:
@@ -318,8 +321,9 @@ class Engine:
 
     def next_due(self, provider_name: str) -> datetime | None:
         """When the provider's next action is due: now for a provider never run, ``None`` when
-        paused (only an operator's trigger or start resumes it)."""
-        self.binding(provider_name)
+        paused (only an operator's trigger or start resumes it) or passive (no passes)."""
+        if self.binding(provider_name).passive:
+            return None
         ingestion = self.repository.get_open(provider_name)
         if ingestion is None:
             return self.clock.now()

@@ -35,7 +35,7 @@ def readme_flower_post(
     """The README's ``curl`` POST to Flower with ``FLOWER_BASIC_AUTH=basic_auth``; ``None``: the
     same POST without its ``-u`` option. Returns the HTTP status and the body."""
     command = substituted(
-        readme_command("curl "), {**README_PROVIDER, "http://127.0.0.1:5555": flower.url}
+        readme_command("curl -u "), {**README_PROVIDER, "http://127.0.0.1:5555": flower.url}
     )
     if basic_auth is None:
         command = substituted(command, {'-u "$FLOWER_BASIC_AUTH" ': ""})

@@ -455,9 +455,9 @@ def test_an_event_that_finds_the_lock_held_waits_and_is_applied_after_the_burst(
     writes: list[bool] = []
     apply_delta = repository.apply_delta
 
-    def recording_apply(ingestion: Ingestion, fence: int, *args: Any) -> int:
+    def recording_apply(ingestion: Ingestion, fence: int, *args: Any, **kwargs: Any) -> int:
         writes.append(burst_over.is_set())
-        return apply_delta(ingestion, fence, *args)
+        return apply_delta(ingestion, fence, *args, **kwargs)
 
     monkeypatch.setattr(repository, "apply_delta", recording_apply)
 

@@ -33,8 +33,8 @@ PAGE_SIZE = 100
 PAGES = 5
 
 # The functions models.pages calls inside a page's transaction, after the mark is inserted:
-# store_entities before any catalog write, claim_pointers after the source records were upserted.
-INJECTION_POINTS = ("store_entities", "claim_pointers")
+# store_entities before any catalog write, merge_refs after the source records were upserted.
+INJECTION_POINTS = ("store_entities", "merge_refs")
 
 
 class InjectedFailure(RuntimeError):

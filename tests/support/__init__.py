@@ -23,6 +23,9 @@
   catalog a pass must store (``expected_catalog``) or did store (``stored_catalog``).
 - ``backstage_model``: Backstage's published catalog-model schemas and naming rules
   (``problems``), to check translated entities as Backstage would.
+- ``http_service``: the HTTP service on a real uvicorn server (``running_service``), one
+  configured token per scope (``API_SECTION``, ``READ_TOKEN``...), ``bearer`` headers,
+  ``free_port``, and ``envelope_of``, which checks Backstage's error envelope of an answer.
 - ``log_capture``: ``captured_events``, the log events of a block (structlog and the engine's
   standard-library records) as dicts, in the order they were logged.
 """

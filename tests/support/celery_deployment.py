@@ -150,7 +150,9 @@ def deployment(
     tmp_path: Path, database: Engine, database_url: str, redis_url: str, providers: list[Any]
 ) -> Iterator[Deployment]:
     path = write_config(tmp_path / "ingest.yaml", database_url, redis_url, providers)
-    deployed = Deployment(path, load_config(path), database)
+    # environ={}: the file's URLs, as the workers read them (their environment drops
+    # DATABASE_URL and REDIS_URL); REDIS_URL=redis://host:port would send to database 0.
+    deployed = Deployment(path, load_config(path, environ={}), database)
     try:
         yield deployed
     finally:

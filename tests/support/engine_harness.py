@@ -23,6 +23,7 @@ from catalog_ingest.engine.outcome import TickAction, TickOutcome
 from catalog_ingest.engine.redaction import Redactor
 from catalog_ingest.engine.state_table import Engine
 from catalog_ingest.providers.synthetic import SyntheticProvider, SyntheticSource
+from models.catalog_reads import merged_body
 from models.sql_repository import SqlRepository
 from models.tables import catalog_entities, mark_entities, marks, source_entities
 
@@ -144,8 +145,9 @@ class SourceRow:
 
 
 def read_catalog(db: sa.Engine) -> dict[str, dict[str, Any]]:
-    """The merged catalog: ref -> body of the winning source record."""
-    statement = sa.select(source_entities.c.ref, source_entities.c.body).join(
+    """The merged catalog: ref -> merged entity (the winning record's body when it alone
+    contributes)."""
+    statement = sa.select(source_entities.c.ref, merged_body()).join(
         catalog_entities,
         (catalog_entities.c.ref == source_entities.c.ref)
         & (catalog_entities.c.source == source_entities.c.source),

@@ -10,16 +10,13 @@ from typing import Any
 
 import yaml
 
-from catalog_ingest.app.config.bounded_yaml import (
-    MAX_CONFIG_BYTES,
-    YamlLimitError,
-    load_bounded_yaml,
-)
 from catalog_ingest.app.config.env_expansion import expand_env
 from catalog_ingest.app.config.problems import MISSING, ConfigError, ConfigProblem, render
 from catalog_ingest.app.config.schema import kind_of
+from catalog_ingest.formats.bounded_yaml import YamlLimitError, load_bounded_yaml
 
 CONFIG_PATH_ENV = "INGEST_CONFIG"
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -166,16 +166,21 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 def _raw_duplicate_names_problem(data: Mapping[str, Any]) -> ConfigProblem | None:
     """Duplicate names in unvalidated input: the model validator only runs on valid input."""
-    providers = data.get("providers")
     sources = [
-        (item["name"], f"providers[{index}]")
-        for index, item in enumerate(providers if isinstance(providers, list) else [])
+        (item["name"], f"{section}[{index}]")
+        for section in ("providers", "sources")
+        for index, item in enumerate(_list_at(data, section))
         if isinstance(item, Mapping) and isinstance(item.get("name"), str)
     ]
     if data.get(OPENCHOREO_PROVIDER) is not None:
         sources.append((OPENCHOREO_PROVIDER, "the openchoreo block"))
     duplicates = duplicate_names(sources)
     return None if duplicates is None else ConfigProblem("providers", *duplicates)
+
+
+def _list_at(data: Mapping[str, Any], key: str) -> list[Any]:
+    value = data.get(key)
+    return value if isinstance(value, list) else []
 
 
 def format_location(loc: Sequence[LocPart]) -> str:

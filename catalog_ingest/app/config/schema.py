@@ -22,13 +22,19 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from catalog_ingest.app.config.api_section import ApiSection
 from catalog_ingest.app.config.reference_block import without_reference_only_keys
+from catalog_ingest.app.config.refresh_schedule import DEFAULT_SCHEDULE_SECONDS, schedule_seconds
 from catalog_ingest.app.config.urls import check_database_url, check_redis_url
 from catalog_ingest.app.logging_setup import LogFormat
 from catalog_ingest.contracts.errors import IngestError, UnknownProviderError
 from catalog_ingest.engine.options import ProviderOptions, reject_booleans
 from catalog_ingest.engine.redaction import secret_values, url_passwords
 from catalog_ingest.providers.openchoreo.settings import OpenChoreoSettings
+from catalog_ingest.providers.sources.file_settings import FileSourceSettings
+from catalog_ingest.providers.sources.push_settings import PushSourceSettings
+from catalog_ingest.providers.sources.settings_base import SourceSettingsModel
+from catalog_ingest.providers.sources.url_settings import UrlSourceSettings
 from catalog_ingest.providers.synthetic import SyntheticSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///ingest.db"
@@ -38,6 +44,14 @@ DUPLICATE_NAMES = "duplicate_provider_names"
 """The pydantic error type of :meth:`AppConfig._unique_provider_names`."""
 
 ProviderType = Literal["synthetic", "openchoreo"]
+SourceType = Literal["file", "url", "push"]
+"""Aggregator-only sources (``sources:``), run as providers of these types."""
+PASSIVE_TYPES = frozenset({"push"})
+"""Types written only from outside (pushes): never ticked into a pass, so never swept."""
+MergeMode = Literal["deep", "replace"]
+EngineProviderType = Literal["synthetic", "openchoreo", "file", "url", "push"]
+"""What the engine runs: a provider's or a source's type."""
+PROVIDER_TYPES_ALLOWED = " or ".join(repr(name) for name in get_args(ProviderType))
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 ProviderName = Annotated[
@@ -48,8 +62,11 @@ LocPart = str | int
 SETTINGS_MODELS: Mapping[str, type[BaseModel]] = {
     "synthetic": SyntheticSettings,
     "openchoreo": OpenChoreoSettings,
+    "file": FileSourceSettings,
+    "url": UrlSourceSettings,
+    "push": PushSourceSettings,
 }
-"""Provider type -> the model its ``settings`` must satisfy."""
+"""Provider or source type -> the model its ``settings`` must satisfy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +153,23 @@ class _Model(BaseModel):
     )
 
 
+def _check_settings(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    """Checked against the type's settings model, so ``check-config`` reports them."""
+    model = SETTINGS_MODELS.get(info.data.get("type", ""))
+    if model is not None:
+        try:
+            model.model_validate(value)
+        except ValidationError as error:
+            raise NestedValueError.of(error, model) from None
+    return value
+
+
 class ProviderConfig(_Model):
-    """One configured provider: what it is, how it is paced, and its own settings."""
+    """One provider as the engine runs it: a ``providers`` entry, the ``openchoreo`` block or
+    a source (:meth:`SourceConfig.as_provider`)."""
 
     name: ProviderName
-    type: ProviderType
+    type: EngineProviderType
     options: ProviderOptions = ProviderOptions()
     settings: dict[str, Any] = Field(
         default_factory=dict,
@@ -153,17 +182,108 @@ class ProviderConfig(_Model):
     def _durations(cls, value: Any) -> Any:
         return _reject_non_numeric_duration_amounts(value)
 
+    @field_validator("type", mode="before")
+    @classmethod
+    def _known_type(cls, value: Any) -> Any:
+        """Names the provider types only: sources are written under ``sources``."""
+        if value not in get_args(EngineProviderType):
+            raise PydanticCustomError("literal_error", f"Input should be {PROVIDER_TYPES_ALLOWED}")
+        return value
+
     @field_validator("settings")
     @classmethod
     def _settings_of_the_type(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        """Checked against the type's settings model here, so ``check-config`` reports them."""
-        model = SETTINGS_MODELS.get(info.data.get("type", ""))
-        if model is not None:
-            try:
-                model.model_validate(value)
-            except ValidationError as error:
-                raise NestedValueError.of(error, model) from None
-        return value
+        return _check_settings(value, info)
+
+    @property
+    def scheduled(self) -> bool:
+        """Whether beat ticks it into passes (a push source is written from outside only)."""
+        return self.type not in PASSIVE_TYPES
+
+
+_SET_BY_THE_SOURCE = {
+    "rest_length": "a source's schedule sets it",
+    "ttl_seconds": "a source's ttl_seconds sets it",
+    "merge": "a source's merge sets it",
+}
+"""Options a source sets from its own keys (one place to write each)."""
+
+
+class SourceConfig(_Model):
+    """One aggregator-only source (``sources`` entry), run as a provider of its type.
+
+    ``schedule`` becomes the rest after a complete refresh (``options.rest_length``);
+    ``ttl_seconds`` and ``merge`` go to the options the aggregation reads them from.
+    """
+
+    name: ProviderName
+    type: SourceType
+    priority: int = 0
+    schedule: float = Field(
+        DEFAULT_SCHEDULE_SECONDS,
+        description="Seconds (or 90s, 15m, 2h, 1d) between the end of a refresh and the next.",
+    )
+    ttl_seconds: int | None = Field(
+        None, ge=1, le=10 * 365 * 86400, description="A record expires this long after its refresh."
+    )
+    merge: MergeMode = "deep"
+    settings: dict[str, Any] = Field(default_factory=dict)
+    options: ProviderOptions = ProviderOptions()
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule(cls, value: Any) -> float:
+        return schedule_seconds(value)
+
+    @field_validator("ttl_seconds", mode="before")
+    @classmethod
+    def _ttl_not_boolean(cls, value: Any) -> Any:
+        return reject_booleans(value)
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> Any:
+        return _reject_non_numeric_duration_amounts(value)
+
+    @field_validator("settings")
+    @classmethod
+    def _settings_of_the_type(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        return _check_settings(value, info)
+
+    @model_validator(mode="after")
+    def _schedule_not_twice(self) -> "SourceConfig":
+        issues = [
+            NestedIssue(("options", option), getattr(self.options, option), f"{why}; remove it")
+            for option, why in _SET_BY_THE_SOURCE.items()
+            if option in self.options.model_fields_set
+        ]
+        if self.type in PASSIVE_TYPES and "schedule" in self.model_fields_set:
+            message = "a push source has no refreshes; remove it"
+            issues.append(NestedIssue(("schedule",), self.schedule, message))
+        if issues:
+            raise NestedValueError(issues)
+        return self
+
+    def settings_model(self) -> SourceSettingsModel:
+        model = SETTINGS_MODELS[self.type]
+        settings = model.model_validate(self.settings)
+        assert isinstance(settings, SourceSettingsModel)
+        return settings
+
+    def as_provider(self) -> ProviderConfig:
+        """The provider the engine runs for this source."""
+        update = {
+            "rest_length": self.schedule / 60,
+            "ttl_seconds": self.ttl_seconds,
+            "merge": self.merge,
+        }
+        return ProviderConfig(
+            name=self.name,
+            type=self.type,
+            options=self.options.model_copy(update=update),
+            settings=self.settings,
+            priority=self.priority,
+        )
 
 
 class OpenChoreoBlock(OpenChoreoSettings):
@@ -255,6 +375,9 @@ class AppConfig(_Model):
     database_url: str = Field(DEFAULT_DATABASE_URL, min_length=1)
     redis_url: str = Field(DEFAULT_REDIS_URL, min_length=1)
     providers: list[ProviderConfig] = Field(default_factory=list)
+    sources: list[SourceConfig] = Field(
+        default_factory=list, description="Aggregator-only sources: file, url, push."
+    )
     openchoreo: OpenChoreoBlock | None = None
     log_level: LogLevel = "INFO"
     log_format: LogFormat = Field(
@@ -262,6 +385,15 @@ class AppConfig(_Model):
     )
     worker: WorkerSection = Field(
         default_factory=WorkerSection, description="Read by the workers (WorkerSettings)."
+    )
+    api: ApiSection = Field(
+        default_factory=ApiSection, description="The HTTP service (`ingest serve`)."
+    )
+    feed_tombstone_days: float = Field(
+        7,
+        gt=0,
+        le=3650,
+        description="Days a removal stays in the change feed; a reader further behind relists.",
     )
 
     @field_validator("database_url")
@@ -274,6 +406,24 @@ class AppConfig(_Model):
     def _usable_redis_url(cls, value: str) -> str:
         return check_redis_url(value)
 
+    @field_validator("providers")
+    @classmethod
+    def _no_sources_among_providers(cls, value: list[ProviderConfig]) -> list[ProviderConfig]:
+        """A source runs as a provider, but is configured under ``sources`` (its schedule)."""
+        issues = [
+            NestedIssue((index, "type"), provider.type, f"Input should be {PROVIDER_TYPES_ALLOWED}")
+            for index, provider in enumerate(value)
+            if provider.type not in get_args(ProviderType)
+        ]
+        if issues:
+            raise NestedValueError(issues)
+        return value
+
+    @field_validator("feed_tombstone_days", mode="before")
+    @classmethod
+    def _days_not_boolean(cls, value: Any) -> Any:
+        return reject_booleans(value)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: Any) -> Any:
@@ -285,6 +435,7 @@ class AppConfig(_Model):
     @model_validator(mode="after")
     def _unique_provider_names(self) -> "AppConfig":
         sources = [(p.name, f"providers[{i}]") for i, p in enumerate(self.providers)]
+        sources += [(s.name, f"sources[{i}]") for i, s in enumerate(self.sources)]
         if self.openchoreo is not None:
             sources.append((OPENCHOREO_PROVIDER, "the openchoreo block"))
         duplicates = duplicate_names(sources)
@@ -296,10 +447,12 @@ class AppConfig(_Model):
         return self
 
     def all_providers(self) -> list[ProviderConfig]:
-        """The ``providers`` list, then the provider of the ``openchoreo`` block if present."""
-        providers = list(self.providers)
+        """The ``providers`` list, then the provider of the ``openchoreo`` block if present,
+        then the ``sources`` (each as the provider that runs it)."""
+        providers: list[ProviderConfig] = list(self.providers)
         if self.openchoreo is not None:
             providers.append(self.openchoreo.as_provider())
+        providers.extend(source.as_provider() for source in self.sources)
         return providers
 
     def provider(self, name: str) -> ProviderConfig:
@@ -323,8 +476,12 @@ class AppConfig(_Model):
             found.extend(url_passwords(self.openchoreo.base_url))
         for provider in self.providers:
             found.extend(secret_values(provider.settings))
+        for source in self.sources:
+            found.extend(secret_values(source.settings))
+            found.extend(source.settings_model().secrets())
         for url in (self.database_url, self.redis_url, self.worker.broker_url):
             found.extend(url_passwords(url))
+        found.extend(self.api.secrets())
         return list(dict.fromkeys(secret for secret in found if secret))
 
 

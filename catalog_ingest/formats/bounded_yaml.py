@@ -10,20 +10,35 @@ built, which is cheap because an alias is a shared node there:
   a "billion laughs" bomb is a few lines of aliases that expand to millions of values;
 - nesting is bounded (:data:`MAX_DEPTH`), far below Python's recursion limit.
 
-The file's size is bounded by the caller (:data:`MAX_CONFIG_BYTES`).
+The text's size is bounded by the caller (the configuration file, an entity file).
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
 
 from catalog_ingest.contracts.errors import IngestError
 
-MAX_CONFIG_BYTES = 1024 * 1024
 MAX_EXPANDED_NODES = 100_000
 MAX_DEPTH = 64
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+_EntityLoader: type[yaml.SafeLoader] = type(
+    "_EntityLoader",
+    (_Loader,),
+    {
+        "yaml_implicit_resolvers": {
+            first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP]
+            for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+        }
+    },
+)
+"""The loader of entity documents: ``2024-05-01`` stays a string, as Backstage's YAML parser
+reads it (an entity is JSON: a date object would make it unserialisable, and rejected)."""
 
 
 class YamlLimitError(IngestError, yaml.MarkedYAMLError):
@@ -39,6 +54,22 @@ def load_bounded_yaml(text: str) -> Any:
             return None
         _NodeSizes().size(node, 0)
         return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def iter_bounded_yaml_documents(text: str) -> Iterator[Any]:
+    """Every document of a multi-document stream, each bounded as :func:`load_bounded_yaml`
+    bounds one; built one at a time (a later document is not even parsed before the caller
+    asks for it). Timestamps stay strings (entity documents are JSON)."""
+    loader = _EntityLoader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                return
+            _NodeSizes().size(node, 0)
+            yield loader.construct_document(node)
     finally:
         loader.dispose()
 
