@@ -226,6 +226,7 @@ class Suite:
         run = self.passes(f"fault:{case.name}", f"fault {case.name} ({case.what})", during)
         self.d.clear_faults()
         run.degraded_stale, run.found.stale = run.found.stale, 0
+        run.found.examples = [e.replace("stale:", "degraded:", 1) for e in run.found.examples]
         if run.degraded_stale:
             run.notes.append(f"{run.degraded_stale} stale until the next clean pass (degraded)")
         self.record(run)
@@ -383,6 +384,8 @@ def scratch_directory(keep: Path | None) -> Iterator[Path]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    # Ctrl-C cleans up too, even when started from a shell that ignores SIGINT (a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     suite: Suite | None = None
     with ExitStack() as stack:
@@ -419,4 +422,8 @@ def exit_status(runs: list[Run], line: str, args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the servers and workers are gone by now
+        print("chaos: interrupted; servers and workers stopped", file=sys.stderr)
+        sys.exit(130)

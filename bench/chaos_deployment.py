@@ -329,7 +329,7 @@ class Deployment:
             notes.append(f"{NOT_LIVE} {other.name} did not take over in {TAKEOVER_WAIT:g}s")
             notes += blocked
         outcome = poll(lambda: self._outcome(burst.id), 30, lambda: False)
-        notes.append(f"frozen burst ended: {outcome or 'never (its worker died)'}")
+        notes.append(f"frozen burst ended: {outcome or 'not recorded (its task raised)'}")
         return notes
 
     def blocked_sessions(self) -> list[str]:

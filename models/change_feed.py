@@ -119,7 +119,8 @@ def record_changes(
 
 def read_feed(connection: Connection, after: int, limit: int) -> FeedBatch:
     """Up to ``limit`` durable changes after position ``after``, with each ref's current
-    entity (call :func:`make_durable` first when :func:`behind_durable` says so).
+    entity (call :func:`make_durable` first when :func:`behind_durable` says so); ``relist``
+    when ``after`` is behind the tombstone window or beyond the feed's last position.
 
     The rows are read before the purge mark: a purge that commits in between is then seen,
     and the reader relists rather than miss a tombstone.
@@ -127,7 +128,9 @@ def read_feed(connection: Connection, after: int, limit: int) -> FeedBatch:
     durable = _state(connection).durable
     rows = connection.execute(_feed_query(after, durable, limit)).all()
     state = _state(connection)
-    if after < state.purged:
+    if after < state.purged or after > state.last:
+        # Behind the tombstone window, or ahead of every position handed out (the reader's
+        # position belongs to another database: a restored or recreated one): relist.
         return FeedBatch(changes=(), next_position=state.durable, relist=True)
     changes = [
         FeedChange(position=int(row.position), ref=row.ref, entity=_entity_of(row)) for row in rows
@@ -136,9 +139,11 @@ def read_feed(connection: Connection, after: int, limit: int) -> FeedBatch:
 
 
 def behind_durable(connection: Connection, after: int) -> bool:
-    """Positions after ``after`` were handed out that are not known durable yet."""
+    """Positions were handed out that are not known durable yet and the answer to ``after``
+    needs them (changes after it, or the head it relists from)."""
     state = _state(connection)
-    return state.durable < state.last and after < state.last
+    # after > last: the answer is a relist from the head, which must be durable too
+    return state.durable < state.last and after != state.last
 
 
 def make_durable(connection: Connection) -> None:

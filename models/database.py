@@ -56,7 +56,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_database_engine(url: str, **kwargs: Any) -> Engine:
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
+"""PostgreSQL ends a session left idle inside a transaction this long. Every transaction of
+this project is short and never waits on anything but the database; one left idle belongs to
+a frozen process (SIGSTOP, a stuck VM) and may hold an ingestion's row lock, on which every
+other worker's burst of that provider would wait for as long as the freeze lasts."""
+
+
+def create_database_engine(
+    url: str, *, idle_in_transaction_ms: int = IDLE_IN_TRANSACTION_TIMEOUT_MS, **kwargs: Any
+) -> Engine:
     """An engine with the per-backend settings this project relies on."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -64,6 +73,10 @@ def create_database_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault(
+        "options", f"-c idle_in_transaction_session_timeout={idle_in_transaction_ms}"
+    )
     if kwargs.get("poolclass") is None and kwargs.get("isolation_level") != "AUTOCOMMIT":
         # A threads pool on the details queue runs many tasks at once in one process: a pool
         # smaller than its concurrency would make them queue for connections.

@@ -11,11 +11,11 @@ ref)``, read in that order from the ``(key, value, ref)`` index, then those with
 ref)``; a page reads ``limit`` rows after one, forwards or backwards, never with OFFSET.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select, true, tuple_
 
 from models.catalog_reads import merged_body
 from models.dialect import column_in
@@ -61,7 +61,8 @@ def matching(ref: Any, listing: Listing) -> ColumnElement[bool] | None:
     """The listing's selection on a ref column; None: everything."""
     clauses: list[ColumnElement[bool]] = []
     if listing.filter:
-        clauses.append(or_(*(and_(*(_condition(ref, c) for c in b)) for b in listing.filter)))
+        branches = (and_(true(), *(_condition(ref, c) for c in b)) for b in listing.filter)
+        clauses.append(or_(*branches))
     if listing.full_text is not None:
         clauses.append(_full_text(ref, listing.full_text))
     return and_(*clauses) if clauses else None
@@ -83,12 +84,22 @@ def _full_text(ref: Any, full_text: FullText) -> ColumnElement[bool]:
 
 
 def count(connection: Connection, listing: Listing) -> int:
-    """How many entities the listing selects."""
-    statement = select(func.count()).select_from(search_entities)
-    where = matching(search_entities.c.ref, listing)
-    if where is not None:
-        statement = statement.where(where)
+    """How many entities the listing selects.
+
+    One filter with a ``key=value`` condition (the usual case: ``kind=component``) is counted
+    on that condition's own index range, the other conditions checked per row: a ref has at
+    most one row per (key, value), so no DISTINCT is needed, and no hash of every ref."""
+    rows, ref, rest = _driven(_driving_condition(listing), listing)
+    statement = _restricted(rows, ref, rest).with_only_columns(
+        func.count(), maintain_column_froms=True
+    )
     return int(connection.execute(statement).scalar_one())
+
+
+def _driving_condition(listing: Listing) -> Condition | None:
+    if len(listing.filter) != 1:
+        return None
+    return next((c for c in listing.filter[0] if c.values and len(c.values) == 1), None)
 
 
 def page(
@@ -141,9 +152,13 @@ def _valued(
 def _unvalued(
     connection: Connection, listing: Listing, after: SortKey | None, limit: int, backwards: bool
 ) -> list[SortKey]:
-    """Entities by ref: all of them without an order field, else those lacking a value."""
-    ref = search_entities.c.ref
-    statement = select(ref)
+    """Entities by ref: all of them without an order field, else those lacking a value.
+
+    With one filter that has a ``key=value`` condition and no order field, the page is read
+    from that condition's own index range, which is in ref order: a deep page starts at its
+    cursor instead of walking the range from its beginning to meet it."""
+    driver = _driving_condition(listing) if listing.order_field is None else None
+    statement, ref, rest = _driven(driver, listing)
     if listing.order_field is not None:
         valued = select(search.c.ref).where(
             search.c.ref == ref,
@@ -155,9 +170,25 @@ def _unvalued(
     reverse = _reverse(listing, backwards)
     if after is not None:
         statement = statement.where(ref < after[1] if reverse else ref > after[1])
-    statement = _restricted(statement, ref, listing)
+    statement = _restricted(statement, ref, rest)
     statement = statement.order_by(ref.desc() if reverse else ref.asc()).limit(limit)
     return [(None, row[0]) for row in connection.execute(statement)]
+
+
+def _driven(driver: Condition | None, listing: Listing) -> tuple[Select[Any], Any, Listing]:
+    """(statement, its ref column, what is left to check) for a listing by ref: all refs, or
+    the driving condition's index range (a ref has one row per key and value)."""
+    if driver is None:
+        return select(search_entities.c.ref), search_entities.c.ref, listing
+    statement = select(search.c.ref).where(
+        search.c.key == driver.key, search.c.value == (driver.values or ("",))[0]
+    )
+    return statement, search.c.ref, _without(listing, driver)
+
+
+def _without(listing: Listing, driver: Condition) -> Listing:
+    remaining = tuple(c for c in listing.filter[0] if c is not driver)
+    return Listing((remaining,) if remaining else (), listing.full_text)
 
 
 def _restricted(statement: Select[Any], ref: Any, listing: Listing) -> Select[Any]:
@@ -211,7 +242,7 @@ def bodies(connection: Connection, refs: Sequence[str]) -> dict[str, Any]:
     return {ref: body for ref, body in connection.execute(statement)}
 
 
-def resolve(connection: Connection, refs: Iterable[str]) -> dict[str, str]:
+def resolve(connection: Connection, refs: Sequence[str]) -> dict[str, str]:
     """The stored ref of each of ``refs`` matched case-insensitively (as Backstage's refs are),
     an exact match preferred; unknown refs are left out."""
     wanted = {ref.lower() for ref in refs}
@@ -222,10 +253,12 @@ def resolve(connection: Connection, refs: Iterable[str]) -> dict[str, str]:
             column_in(connection, search_entities.c.lookup, sorted(wanted))
         )
     ).all()
-    stored = {ref for ref, _lookup in rows}
+    by_lookup: dict[str, list[str]] = {}
+    for stored, lookup in sorted(rows):
+        by_lookup.setdefault(lookup, []).append(stored)
     found: dict[str, str] = {}
     for ref in refs:
-        candidates = sorted(stored_ref for stored_ref, lookup in rows if lookup == ref.lower())
+        candidates = by_lookup.get(ref.lower())
         if candidates:
-            found[ref] = ref if ref in stored else candidates[0]
+            found[ref] = ref if ref in candidates else candidates[0]
     return found

@@ -258,7 +258,6 @@ class FeedStateRow(Base):
     durable_position: Mapped[int] = mapped_column(AutoId, default=0, server_default="0")
 
 
-
 class SearchRow(Base):
     """The read API's projection (like Backstage's ``search`` table): one row per flattened
     key/value of a merged entity, lower-cased; ``original_value`` keeps the case for facets.
@@ -275,9 +274,7 @@ class SearchRow(Base):
     """Which value of the key (a list gives one row per item)."""
     value: Mapped[str | None] = mapped_column(String(SEARCH_VALUE_LENGTH), nullable=True)
     """Lower-cased; null when too long to index (the key still exists)."""
-    original_value: Mapped[str | None] = mapped_column(
-        String(SEARCH_VALUE_LENGTH), nullable=True
-    )
+    original_value: Mapped[str | None] = mapped_column(String(SEARCH_VALUE_LENGTH), nullable=True)
 
 
 class SearchEntityRow(Base):
@@ -299,6 +296,7 @@ class SearchStateRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     position: Mapped[int] = mapped_column(AutoId)
     purged_position: Mapped[int] = mapped_column(AutoId)
+
 
 ingestions = cast(Table, IngestionRow.__table__)
 marks = cast(Table, MarkRow.__table__)

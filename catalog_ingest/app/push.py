@@ -17,7 +17,6 @@ from catalog_ingest.engine.event_deltas import EventOutcome
 from catalog_ingest.engine.state_table import Engine
 from catalog_ingest.providers.sources.push_source import PUSH_TOPIC, PushSourceProvider
 
-
 MAX_PUSH_BYTES = 16 * 1024 * 1024
 """The largest document of entities one push may send (command line and HTTP service)."""
 

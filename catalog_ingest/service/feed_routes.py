@@ -21,6 +21,8 @@ router = APIRouter(prefix="/api/catalog", tags=["feed"])
 
 Context = Annotated[ServiceContext, Depends(service_context)]
 MAX_BATCH = 1000
+MAX_POSITION = 2**63 - 1
+"""Positions are BIGINT: a larger ``after`` is bad input (a 400), not a database error."""
 
 
 class FeedItem(BaseModel):
@@ -40,7 +42,9 @@ class FeedPage(BaseModel):
 @router.get("/feed", response_model=FeedPage, dependencies=guard("read"), responses=ERROR_RESPONSES)
 def feed(
     context: Context,
-    after: Annotated[int, Query(ge=0, description="The last position applied; 0: start.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_POSITION, description="The last position applied; 0: start.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_BATCH, description="Items at most.")] = 500,
 ) -> FeedPage:
     """Changes after ``after``, in position order (each ref's latest state)."""

@@ -16,6 +16,7 @@ tasks the CLI sends (the answer carries ``taskId``), or applied at once (``detai
 """
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -205,52 +206,61 @@ def _act(
     return ActionResult(success=True, message=message, detail=result.message)
 
 
-@router.post(
-    "/providers/{name}/trigger",
-    response_model=ActionResult,
-    dependencies=MANAGE,
-    responses=ERROR_RESPONSES,
-)
-def trigger(name: ProviderName, context: Context) -> ActionResult:
-    """The provider's next action is due now (a paused provider resumes)."""
-    return _act(
-        context, name, task_names.TRIGGER, admin_operations.trigger, "Next action triggered."
+@dataclass(frozen=True, slots=True)
+class ActionRoute:
+    """One of Backstage's action routes: where it answers, what it runs, what it says."""
+
+    method: str
+    path: str
+    task: str
+    action: admin_operations.AdminAction
+    said: str
+    doc: str
+
+
+ACTION_ROUTES = (
+    ActionRoute(
+        "POST", "/providers/{name}/trigger", task_names.TRIGGER, admin_operations.trigger,
+        "Next action triggered.",
+        "The provider's next action is due now (a paused provider resumes).",
+    ),
+    ActionRoute(
+        "POST", "/providers/{name}/start", task_names.START, admin_operations.start,
+        "Next cycle triggered.",
+        "A new pass now: the running one is canceled, a rest ends early.",
+    ),
+    ActionRoute(
+        "POST", "/providers/{name}/cancel", task_names.CANCEL, admin_operations.cancel,
+        "Current ingestion canceled.",
+        "The running pass stops at its next page; the provider idles 24 hours or until "
+        "triggered.",
+    ),
+    ActionRoute(
+        "DELETE", "/providers/{name}", task_names.RESET, admin_operations.reset,
+        "Provider reset.",
+        "Purge the provider's ingestion state (the catalog stays) and start a fresh pass.",
+    ),
+)  # fmt: skip
+
+
+def _add_action_route(route: ActionRoute) -> None:
+    def endpoint(name: ProviderName, context: Context) -> ActionResult:
+        return _act(context, name, route.task, route.action, route.said)
+
+    endpoint.__doc__ = route.doc
+    router.add_api_route(
+        route.path,
+        endpoint,
+        methods=[route.method],
+        name=route.task.removeprefix("ingest."),
+        response_model=ActionResult,
+        dependencies=MANAGE,
+        responses=ERROR_RESPONSES,
     )
 
 
-@router.post(
-    "/providers/{name}/start",
-    response_model=ActionResult,
-    dependencies=MANAGE,
-    responses=ERROR_RESPONSES,
-)
-def start(name: ProviderName, context: Context) -> ActionResult:
-    """A new pass now: the running one is canceled, a rest ends early."""
-    return _act(context, name, task_names.START, admin_operations.start, "Next cycle triggered.")
-
-
-@router.post(
-    "/providers/{name}/cancel",
-    response_model=ActionResult,
-    dependencies=MANAGE,
-    responses=ERROR_RESPONSES,
-)
-def cancel(name: ProviderName, context: Context) -> ActionResult:
-    """The running pass stops at its next page; the provider idles 24 hours or until triggered."""
-    return _act(
-        context, name, task_names.CANCEL, admin_operations.cancel, "Current ingestion canceled."
-    )
-
-
-@router.delete(
-    "/providers/{name}",
-    response_model=ActionResult,
-    dependencies=MANAGE,
-    responses=ERROR_RESPONSES,
-)
-def reset(name: ProviderName, context: Context) -> ActionResult:
-    """Purge the provider's ingestion state (the catalog stays) and start a fresh pass."""
-    return _act(context, name, task_names.RESET, admin_operations.reset, "Provider reset.")
+for _route in ACTION_ROUTES:
+    _add_action_route(_route)
 
 
 @router.get(

@@ -20,6 +20,7 @@ depends_on: str | Sequence[str] | None = None
 Position = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 KEY_VALUE_INDEX = "ix_catalog_search_key_value"
 LOOKUP_INDEX = "ix_catalog_search_entities_lookup"
+PAIR_STATISTICS = "catalog_search_key_value_pairs"
 
 
 def upgrade() -> None:
@@ -32,6 +33,11 @@ def upgrade() -> None:
         sa.Column("original_value", sa.String(200), nullable=True),
     )
     op.create_index(KEY_VALUE_INDEX, "catalog_search", ["key", "value", "ref", "original_value"])
+    if op.get_bind().dialect.name == "postgresql":
+        # Keys and values are far from independent (``kind`` = ``component`` is 90% of the
+        # ``kind`` rows): without the pairs' frequencies the planner misjudges a filter by
+        # orders of magnitude and sorts a whole filter instead of walking the order index.
+        op.execute(f"CREATE STATISTICS {PAIR_STATISTICS} (mcv) ON key, value FROM catalog_search")
     op.create_table(
         "catalog_search_entities",
         sa.Column("ref", sa.String(300), primary_key=True),
@@ -52,5 +58,7 @@ def downgrade() -> None:
     op.drop_table("catalog_search_state")
     op.drop_index(LOOKUP_INDEX, table_name="catalog_search_entities")
     op.drop_table("catalog_search_entities")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP STATISTICS IF EXISTS {PAIR_STATISTICS}")
     op.drop_index(KEY_VALUE_INDEX, table_name="catalog_search")
     op.drop_table("catalog_search")

@@ -64,6 +64,18 @@ def test_a_position_behind_the_purged_window_is_told_to_relist(
     assert page["nextPosition"] >= 300
 
 
+def test_a_position_beyond_the_feeds_head_is_told_to_relist(
+    base_url: str, service: ServiceContext
+) -> None:
+    """A reader whose position came from another database (recreated, restored) relists."""
+    service.runtime.engine.tick(PROVIDER)
+    page = httpx.get(
+        f"{base_url}/api/catalog/feed", params={"after": 10_000}, headers=bearer(READ_TOKEN)
+    ).json()
+    assert page["relist"] is True and page["items"] == []
+    assert page["nextPosition"] == 300
+
+
 def test_the_feed_needs_the_read_scope_and_valid_bounds(base_url: str) -> None:
     refused = httpx.get(f"{base_url}/api/catalog/feed", headers=bearer(MANAGE_TOKEN))
     assert refused.status_code == 403

@@ -201,6 +201,12 @@ describe('catalogModuleCatalogIngest', () => {
     expect(summary).toMatchObject({ batches: 3, added: 7, removed: 0, drained: true, position: 7 });
     expect(positionsAtApply).toEqual([0, 3, 6]);
     expect(await storedPosition()).toBe(7);
+    // One log line per applied batch, with where its time went (bench/backstage.py reads it).
+    const batchLines = h.logs.filter(line => line.includes('applied feed batch'));
+    expect(batchLines).toHaveLength(3);
+    expect(batchLines[0]).toMatch(
+      /^info catalog-ingest applied feed batch after=0 next=3 added=3 removed=0 fetch_ms=\d+\.\d apply_ms=\d+\.\d store_ms=\d+\.\d /,
+    );
     expect(h.catalog.mutations.map(m => m.added.length)).toEqual([3, 3, 1]);
     expect(h.catalog.refs()).toEqual(entities.map(refOf).sort());
     expect(await appliedRefs()).toEqual(entities.map(refOf).sort());
