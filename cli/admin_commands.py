@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+from catalog_ingest.contracts.errors import UserError
 from catalog_ingest.engine import admin_operations
 from cli.common import ConfigOption, DatabaseOption, ProviderArgument, app, load, runtime_for, say
 from workers import task_names
@@ -23,7 +24,14 @@ def enqueue(task: str, args: tuple[str, ...], config_path: ConfigOption) -> str:
     return TaskSender(load(config_path)).send(task, args)
 
 
-def _admin_command(name: str, task: str, action: admin_operations.AdminAction, doc: str) -> None:
+def _admin_command(
+    name: str,
+    task: str,
+    action: admin_operations.AdminAction,
+    doc: str,
+    *,
+    refuse_passive: bool = False,
+) -> None:
     def command(
         provider: ProviderArgument,
         direct: DirectOption = False,
@@ -32,7 +40,11 @@ def _admin_command(name: str, task: str, action: admin_operations.AdminAction, d
     ) -> None:
         runtime = runtime_for(config, database_url)
         try:
-            runtime.engine.binding(provider)
+            binding = runtime.engine.binding(provider)
+            if refuse_passive and binding.passive:
+                raise UserError(
+                    f"{provider} is a push source: it has no refreshes (pushes write it)"
+                )
             if not direct:
                 task_id = enqueue(task, (provider,), config)
                 typer.echo(f"{task}[{provider}] enqueued: task id {task_id}")
@@ -51,6 +63,14 @@ _admin_command(
     task_names.TRIGGER,
     admin_operations.trigger,
     "Make the provider's next action due now (unpauses).",
+)
+_admin_command(
+    "refresh",
+    task_names.TRIGGER,
+    admin_operations.trigger,
+    "Refresh a source now (a provider's pass, a file or url source's re-read): its rest "
+    "ends; a refresh already running goes on.",
+    refuse_passive=True,
 )
 _admin_command(
     "start",

@@ -85,3 +85,19 @@ def test_the_table_shows_one_line_per_source(config: Path) -> None:
     assert " 2h " in lines["files"] and " 1d " in lines["files"] and " 2 " in lines["files"]
     assert " push " in lines["pushed"]
     assert "ConnectError" in lines["remote"]
+
+
+def test_refresh_ends_a_sources_rest_and_refuses_a_push_source(config: Path) -> None:
+    refresh(config)
+    result = run_ingest("refresh", "files", "--direct", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "files: next action 'rest' is due now"
+    runtime = build_runtime(load_config(config, environ={}))
+    try:
+        assert runtime.engine.tick("files").action is TickAction.REST_COMPLETED
+    finally:
+        runtime.close()
+
+    refused = run_ingest("refresh", "pushed", "--direct", "--config", str(config))
+    assert refused.returncode == 2
+    assert "pushed is a push source: it has no refreshes" in refused.stderr

@@ -120,6 +120,40 @@ def test_a_removed_file_has_its_entities_swept_when_the_next_pass_completes(
     assert stored_refs(db) == {ref("kept")}
 
 
+@pytest.mark.parametrize(
+    ("guard", "left"),
+    [
+        ({"reject_empty_source_collections": True}, "kept"),
+        ({"reject_removals_above_percentage": 50}, "kept"),
+        ({}, "swept"),
+    ],
+)
+def test_a_source_that_suddenly_provides_nothing_is_guarded_like_any_provider(
+    db: sa.Engine,
+    repository: SqlRepository,
+    clock: ManualClock,
+    files: Path,
+    guard: dict[str, Any],
+    left: str,
+) -> None:
+    """Every file gone from under a glob: the configured guards refuse the sweep (the records
+    stay and the refusal is the pass's note); without a guard the source empties."""
+    entities = write_yaml(files / "all.yaml", component("a"), component("b"))
+    engine, _provider = file_engine(repository, clock, [str(files / "*.yaml")], **guard)
+    complete_pass(engine, clock, SOURCE)
+
+    entities.unlink()
+    outcome = complete_pass(engine, clock, SOURCE)
+
+    if left == "kept":
+        assert outcome.removed == 0
+        assert stored_refs(db) == {ref("a"), ref("b")}
+        assert "refused" in (outcome.note or "")
+    else:
+        assert outcome.removed == 2
+        assert stored_refs(db) == set()
+
+
 def test_an_interrupted_pass_drops_nothing_and_the_completed_one_sweeps(
     db: sa.Engine, repository: SqlRepository, clock: ManualClock, files: Path
 ) -> None:
