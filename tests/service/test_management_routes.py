@@ -212,3 +212,14 @@ def test_reset_purges_the_state_and_cleanup_pauses_every_provider(
         }
     ]
     assert repository.get_open(PROVIDER).next_action is NextAction.PAUSE  # type: ignore[union-attr]
+
+
+def test_only_health_and_metrics_are_open_the_openapi_document_needs_read(base_url: str) -> None:
+    assert call(base_url, "GET", "/openapi.json").status_code == 401
+    document = call(base_url, "GET", "/openapi.json", READ_TOKEN)
+    assert document.status_code == 200
+    assert f"{BASE}/providers/{{name}}/cancel" in document.json()["paths"]
+    for page in ("/docs", "/redoc"):
+        assert call(base_url, "GET", page).status_code == 404
+    assert call(base_url, "GET", f"{BASE}/health").status_code == 200
+    assert call(base_url, "GET", "/metrics").status_code == 200
