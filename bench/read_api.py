@@ -26,7 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,11 +38,12 @@ import yaml
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
+from bench.engine import scratch_database
 from catalog_ingest.app.config.loading import load_config
 from catalog_ingest.engine.outcome import TickAction
 from catalog_ingest.service.app import create_app
 from catalog_ingest.service.context import ServiceContext, build_context
-from models.database import create_database_engine
 from models.search_projection import catch_up
 
 PROVIDER = "bench"
@@ -53,22 +53,6 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 WARMUP = 10
 BACKSTAGE = {"list by kind (paginated)": 12.5, "facets": 1000.0}
 """Backstage's published figures (ms) at about 474k entities, for comparison."""
-
-
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    admin = create_database_engine(server_url, isolation_level="AUTOCOMMIT")
-    name = f"ingest_bench_read_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 def write_config(path: Path, database_url: str, entities: int) -> Path:
@@ -152,7 +136,12 @@ def deep_cursor(client: httpx.Client, depth: int) -> str:
     while True:
         answer = client.get("/api/catalog/entities/by-query", params=params).json()
         walked += len(answer["items"])
-        cursor: str = answer["pageInfo"]["nextCursor"]
+        cursor: str | None = answer["pageInfo"].get("nextCursor")
+        if cursor is None:
+            raise SystemExit(
+                f"error: the Component listing ended after {walked} entities, before the cursor "
+                f"{depth} deep: use a larger --entities (5,000 or more)"
+            )
         if walked >= depth:
             return cursor
         params = {"cursor": cursor, "limit": 1000, "fields": "kind"}
