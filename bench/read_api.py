@@ -139,8 +139,8 @@ def deep_cursor(client: httpx.Client, depth: int) -> str:
         cursor: str | None = answer["pageInfo"].get("nextCursor")
         if cursor is None:
             raise SystemExit(
-                f"error: the Component listing ended after {walked} entities, before the cursor "
-                f"{depth} deep: use a larger --entities (5,000 or more)"
+                f"error: the Component listing has {walked} entities, too few for pages 1,000 "
+                f"long and a cursor {depth} deep: use a larger --entities (5,000 or more)"
             )
         if walked >= depth:
             return cursor
