@@ -5,66 +5,34 @@ namespace; in the organization era the event's ``namespace`` names the organizat
 event's entities must be exactly what the walk makes of the same upstream state.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
 
 from catalog_ingest.contracts.errors import InvalidEventError
 from catalog_ingest.contracts.provider import (
-    BurstInfo,
     Entity,
-    EventResult,
-    Gate,
-    JSONValue,
-    Page,
-    Resolve,
 )
 from catalog_ingest.engine.clock import ManualClock
 from catalog_ingest.engine.event_deltas import EventOutcome, EventStatus
 from catalog_ingest.engine.outcome import TickAction
 from catalog_ingest.engine.state_table import Engine
-from catalog_ingest.providers.openchoreo.entity_provider import OpenChoreoProvider
 from catalog_ingest.simulator.spec import DatasetSpec
 from models.sql_repository import SqlRepository
 from tests.support.backstage_model import problems
 from tests.support.engine_harness import PROVIDER, build_engine, complete_pass, run_until
-from tests.support.openchoreo_catalog import expected_catalog, provider_for, stored_catalog
+from tests.support.openchoreo_catalog import (
+    OnePagePerBurst,
+    expected_catalog,
+    provider_for,
+    stored_catalog,
+)
 from tests.support.simulator_harness import Running, running
 
 SPEC = DatasetSpec(orgs=2, projects=3, components=6, seed=8)
 TOPIC = "openchoreo"
 GENERATIONS = ("namespaces", "orgs")
-
-
-class OnePagePerBurst:
-    """The provider, with every page taking a whole burst (so a pass stays open a while)."""
-
-    def __init__(self, provider: OpenChoreoProvider, clock: ManualClock) -> None:
-        self.provider = provider
-        self.clock = clock
-
-    @property
-    def name(self) -> str:
-        return self.provider.name
-
-    def around(self, burst: BurstInfo) -> AbstractContextManager[Any]:
-        return self.provider.around(burst)
-
-    def resolver(self, gate: Gate) -> AbstractContextManager[Resolve]:
-        return self.provider.resolver(gate)
-
-    def next(self, context: Any, cursor: JSONValue) -> Page:
-        page = self.provider.next(context, cursor)
-        self.clock.advance(400)
-        return page
-
-    def supports_event_topics(self) -> Sequence[str]:
-        return self.provider.supports_event_topics()
-
-    def on_event(self, topic: str, payload: Mapping[str, Any]) -> EventResult:
-        return self.provider.on_event(topic, payload)
 
 
 @pytest.fixture

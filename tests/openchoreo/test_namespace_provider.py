@@ -10,11 +10,10 @@ import orjson
 import pytest
 
 from catalog_ingest.app.status_view import status_rows
-from catalog_ingest.contracts.provider import BurstInfo, Gate, JSONValue, Page, Resolve
+from catalog_ingest.contracts.provider import BurstInfo, JSONValue
 from catalog_ingest.engine.clock import ManualClock
 from catalog_ingest.engine.outcome import TickAction
 from catalog_ingest.engine.redaction import Redactor
-from catalog_ingest.providers.openchoreo.entity_provider import OpenChoreoProvider
 from catalog_ingest.providers.openchoreo.listing import MAX_PAGES_WITHOUT_PROGRESS
 from catalog_ingest.providers.openchoreo.namespace_walk import NamespaceCursor, Stage
 from catalog_ingest.simulator.spec import DatasetSpec
@@ -36,35 +35,12 @@ from tests.support.namespace_catalog import (
     namespace_provider_for,
     requests_of_a_pass,
 )
-from tests.support.openchoreo_catalog import provider_for, stored_catalog
+from tests.support.openchoreo_catalog import OnePagePerBurst, provider_for, stored_catalog
 from tests.support.simulator_harness import Running, running
 
 SPEC = DatasetSpec(orgs=3, projects=3, components=8, seed=4, hidden_every=7)
 TOKEN = "sim-token-5f2b9c"
 LISTINGS = ("namespaces", "projects", "workloads", "components")
-
-
-class OnePagePerBurst:
-    """Ends the burst after every page, so each page's cursor is read back from the database."""
-
-    def __init__(self, provider: OpenChoreoProvider, clock: ManualClock) -> None:
-        self.provider = provider
-        self.clock = clock
-
-    @property
-    def name(self) -> str:
-        return self.provider.name
-
-    def around(self, burst: BurstInfo) -> AbstractContextManager[Any]:
-        return self.provider.around(burst)
-
-    def resolver(self, gate: Gate) -> AbstractContextManager[Resolve]:
-        return self.provider.resolver(gate)
-
-    def next(self, context: Any, cursor: JSONValue) -> Page:
-        page = self.provider.next(context, cursor)
-        self.clock.advance(400)
-        return page
 
 
 def serve(spec: DatasetSpec, api: str = "namespaces") -> AbstractContextManager[Running]:

@@ -7,10 +7,9 @@ from typing import Any
 import orjson
 import pytest
 
-from catalog_ingest.contracts.provider import BurstInfo, Gate, JSONValue, Page, Resolve
+from catalog_ingest.contracts.provider import BurstInfo, JSONValue
 from catalog_ingest.engine.clock import ManualClock
 from catalog_ingest.engine.outcome import TickAction
-from catalog_ingest.providers.openchoreo.entity_provider import OpenChoreoProvider
 from catalog_ingest.providers.openchoreo.walk import WalkCursor
 from catalog_ingest.simulator.spec import DatasetSpec
 from catalog_ingest.simulator.state import SimulatorConfig
@@ -25,34 +24,16 @@ from tests.support.engine_harness import (
     run_until,
 )
 from tests.support.log_capture import captured_events
-from tests.support.openchoreo_catalog import expected_catalog, provider_for, stored_catalog
+from tests.support.openchoreo_catalog import (
+    OnePagePerBurst,
+    expected_catalog,
+    provider_for,
+    stored_catalog,
+)
 from tests.support.simulator_harness import Running, running
 
 SPEC = DatasetSpec(orgs=3, projects=3, components=8, seed=4, hidden_every=7)
 TOKEN = "sim-token-5f2b9c"
-
-
-class OnePagePerBurst:
-    """Ends the burst after every page, so each page's cursor is read back from the database."""
-
-    def __init__(self, provider: OpenChoreoProvider, clock: ManualClock) -> None:
-        self.provider = provider
-        self.clock = clock
-
-    @property
-    def name(self) -> str:
-        return self.provider.name
-
-    def around(self, burst: BurstInfo) -> AbstractContextManager[Any]:
-        return self.provider.around(burst)
-
-    def resolver(self, gate: Gate) -> AbstractContextManager[Resolve]:
-        return self.provider.resolver(gate)
-
-    def next(self, context: Any, cursor: JSONValue) -> Page:
-        page = self.provider.next(context, cursor)
-        self.clock.advance(400)
-        return page
 
 
 def serve(spec: DatasetSpec) -> AbstractContextManager[Running]:

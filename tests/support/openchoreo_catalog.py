@@ -1,10 +1,21 @@
 """The OpenChoreo provider against the simulator: wiring and the catalog a pass must yield."""
 
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import sqlalchemy as sa
 
-from catalog_ingest.contracts.provider import Entity
+from catalog_ingest.contracts.provider import (
+    BurstInfo,
+    Entity,
+    EventResult,
+    Gate,
+    JSONValue,
+    Page,
+    Resolve,
+)
+from catalog_ingest.engine.clock import ManualClock
 from catalog_ingest.engine.entity_preparation import entity_ref
 from catalog_ingest.engine.options import ProviderOptions
 from catalog_ingest.providers.openchoreo.entity_provider import OpenChoreoProvider
@@ -15,6 +26,36 @@ from catalog_ingest.simulator.dataset import Dataset
 from tests.support.engine_harness import PROVIDER, read_catalog, strip_stamps
 
 OWNER = "platform-team"
+
+
+class OnePagePerBurst:
+    """The provider with every page taking a whole burst (400 s of the manual clock): each
+    page's cursor is read back from the database, and a pass stays open a while."""
+
+    def __init__(self, provider: OpenChoreoProvider, clock: ManualClock) -> None:
+        self.provider = provider
+        self.clock = clock
+
+    @property
+    def name(self) -> str:
+        return self.provider.name
+
+    def around(self, burst: BurstInfo) -> AbstractContextManager[Any]:
+        return self.provider.around(burst)
+
+    def resolver(self, gate: Gate) -> AbstractContextManager[Resolve]:
+        return self.provider.resolver(gate)
+
+    def next(self, context: Any, cursor: JSONValue) -> Page:
+        page = self.provider.next(context, cursor)
+        self.clock.advance(400)
+        return page
+
+    def supports_event_topics(self) -> Sequence[str]:
+        return self.provider.supports_event_topics()
+
+    def on_event(self, topic: str, payload: Mapping[str, Any]) -> EventResult:
+        return self.provider.on_event(topic, payload)
 
 
 def provider_for(
