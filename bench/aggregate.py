@@ -32,10 +32,10 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 from bench.engine import (
-    COPY_COLUMNS,
     DEFAULT_DATABASE_URL,
     _copy_field,
     checkpoint,
+    copy_into_baseline,
     disable_autovacuum,
     scratch_database,
 )
@@ -101,17 +101,7 @@ def copy_rows(database: Database, batches: Sequence[tuple[str, Sequence[Prepared
         spool.seek(0)
         connection = database.raw_connection()
         try:
-            driver: Any = connection.driver_connection
-            driver.execute("CREATE TABLE copy_baseline (LIKE source_entities INCLUDING ALL)")
-            driver.commit()
-            started = time.perf_counter()
-            with driver.cursor() as cursor:
-                statement = f"COPY copy_baseline ({COPY_COLUMNS}) FROM STDIN"
-                with cursor.copy(statement) as copy:
-                    while block := spool.read(1 << 20):
-                        copy.write(block)
-            driver.commit()
-            return time.perf_counter() - started
+            return copy_into_baseline(connection.driver_connection, spool)
         finally:
             connection.close()
 

@@ -235,6 +235,21 @@ class CopyFigures:
         return self.rows / (self.copy_seconds + self.generation_seconds)
 
 
+def copy_into_baseline(driver: Any, spool: IO[bytes]) -> float:
+    """Seconds to COPY the spooled rows into a new table ``copy_baseline`` shaped like
+    ``source_entities`` (indexes included), committed; ``driver`` is a psycopg connection."""
+    driver.execute("CREATE TABLE copy_baseline (LIKE source_entities INCLUDING ALL)")
+    driver.commit()
+    started = time.perf_counter()
+    with driver.cursor() as cursor:
+        statement = f"COPY copy_baseline ({COPY_COLUMNS}) FROM STDIN"
+        with cursor.copy(statement) as copy:
+            while block := spool.read(1 << 20):
+                copy.write(block)
+    driver.commit()
+    return time.perf_counter() - started
+
+
 def copy_baseline(database: Database, source: SyntheticSource, now: datetime) -> CopyFigures:
     """COPY the source's rows into a table shaped like ``source_entities`` (indexes included)."""
     with tempfile.TemporaryFile() as spool:
@@ -245,16 +260,7 @@ def copy_baseline(database: Database, source: SyntheticSource, now: datetime) ->
         connection = database.raw_connection()
         try:
             driver: Any = connection.driver_connection
-            driver.execute("CREATE TABLE copy_baseline (LIKE source_entities INCLUDING ALL)")
-            driver.commit()
-            started = time.perf_counter()
-            with driver.cursor() as cursor:
-                statement = f"COPY copy_baseline ({COPY_COLUMNS}) FROM STDIN"
-                with cursor.copy(statement) as copy:
-                    while block := spool.read(1 << 20):
-                        copy.write(block)
-            driver.commit()
-            copied = time.perf_counter() - started
+            copied = copy_into_baseline(driver, spool)
             _check_copy(driver, rows)
             driver.execute("DROP TABLE copy_baseline")
             driver.commit()
