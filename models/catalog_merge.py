@@ -1,16 +1,21 @@
 """Re-merging the refs a write touched: k refs cost O(k), whatever the catalog's size.
 
-For each ref: read its live records' ranking columns (no bodies), and the catalog's current
-entry; a ref with one contributing record becomes (or stays) a pointer to it, with no body
-read or written (the fast path); only refs with several contributors read their records'
-bodies and merge them (:mod:`catalog_ingest.aggregation.resolution`). Entries that changed are
-written, refs with no live record left are deleted, and every changed merged hash or removal
-goes to the change feed, all in the caller's transaction, after :func:`lock_feed`
-(see :mod:`models.change_feed` for why the lock comes before the reads).
+For each ref: its live records and the catalog's current entry; a ref with one contributing
+record becomes (or stays) a pointer to it, with no body read or written (the fast path); only
+refs with several contributors have their records' bodies read and merged
+(:mod:`catalog_ingest.aggregation.resolution`). Entries that changed are written, refs with no
+live record left are deleted, and every changed merged hash or removal goes to the change
+feed, all in the caller's transaction, after :func:`lock_feed` (see :mod:`models.change_feed`
+for why the lock comes before the reads).
+
+On PostgreSQL the records just written go through :func:`models.pointer_merge.fast_merge`,
+which also returns the other sources' records of the refs they share; the other refs (records
+deleted, expired) are read here in one statement, bodies only where several records
+contribute.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,23 +31,20 @@ from models.tables import catalog_entities, source_entities
 
 _SQLITE_CHUNK = 500
 
-_PG_LIVE = """
-SELECT s.ref, s.source, s.priority, s.content_hash, s.merge_replace{body}
+_PG_LIVE_RECORDS = """
+SELECT s.ref, s.source, s.priority, s.content_hash, s.merge_replace,
+       CASE WHEN NOT s.merge_replace AND count(*) OVER (PARTITION BY s.ref) > 1
+            THEN s.body::text END
 FROM unnest(%(refs)b::text[]) AS u(ref)
 CROSS JOIN LATERAL (
     SELECT * FROM source_entities s
-    WHERE s.ref = u.ref AND (s.expires_at IS NULL OR s.expires_at > %(now)s){where}
+    WHERE s.ref = u.ref AND (s.expires_at IS NULL OR s.expires_at > %(now)s)
     OFFSET 0
 ) AS s
 """
-"""Live records of the refs, one index probe per ref (see :mod:`models.pointer_merge`)."""
-_PG_LIVE_RANKS = _PG_LIVE.format(body="", where="")
-_PG_LIVE_BODIES = _PG_LIVE.format(
-    body=", s.body::text", where=" AND (s.source <> %(skip)s OR NOT s.ref = ANY(%(known)b))"
-)
-"""Bodies as text, parsed with orjson (psycopg's jsonb loader is the standard library's, some
-three times slower); the records the caller already holds (``skip``'s of the ``known`` refs)
-are not read again."""
+"""Live records of the refs, one index probe per ref (see :mod:`models.pointer_merge`), with
+the body (as text, parsed with orjson) of each record that may contribute to a real merge:
+several records, and not a ``replace`` one (whole or nothing: never merged)."""
 _PG_PREVIOUS = """
 SELECT c.ref, c.source, c.content_hash, c.priority, c.body IS NOT NULL, c.conflict
 FROM unnest(%(refs)b::text[]) AS u(ref)
@@ -87,37 +89,59 @@ def merge_refs(
     if not todo:
         return []
     last = lock_feed(connection)
-    fed: list[Change] = []
-    if written is not None and is_postgres(connection):
-        candidates = [ref for ref in todo if ref in written.hashes]
-        fast = fast_merge(connection, written, candidates, now, last + 1)
-        fed = fast.changes
-        todo = [ref for ref in todo if ref in fast.shared or ref not in written.hashes]
-    changes: list[Change] = []
-    size = max(len(todo), 1) if is_postgres(connection) else _SQLITE_CHUNK
-    for start in range(0, len(todo), size):
-        changes.extend(_merge_chunk(connection, todo[start : start + size], now, written))
+    if is_postgres(connection):
+        fed, changes = _pg_merge(connection, todo, now, written, last + 1)
+    else:
+        fed, changes = [], _sqlite_merge(connection, todo, now, written)
     record_changes(connection, changes, last, now, already=len(fed))
     return fed + changes
 
 
-def _merge_chunk(
+def _pg_merge(
+    connection: Connection, refs: list[str], now: datetime, written: Written | None, first: int
+) -> tuple[list[Change], list[Change]]:
+    """The fast path's changes (already in the feed from ``first`` on), and the others'."""
+    fed: list[Change] = []
+    records: dict[str, list[SourceRecord]] = {}
+    rest = refs
+    if written is not None:
+        fast = fast_merge(
+            connection, written, [ref for ref in refs if ref in written.hashes], now, first
+        )
+        fed, records = fast.changes, fast.shared
+        rest = [ref for ref in refs if ref not in written.hashes]
+    records.update(_pg_records(connection, rest, now))
+    return fed, _merge_chunk(connection, sorted({*records, *rest}), records, now)
+
+
+def _sqlite_merge(
     connection: Connection, refs: list[str], now: datetime, written: Written | None
 ) -> list[Change]:
-    ranks = _live_ranks(connection, refs, now)
+    """In chunks that stay below SQLite's bound-parameter limit."""
+    changes: list[Change] = []
+    for start in range(0, len(refs), _SQLITE_CHUNK):
+        chunk = refs[start : start + _SQLITE_CHUNK]
+        records = _sqlite_records(connection, chunk, now, written)
+        changes.extend(_merge_chunk(connection, chunk, records, now))
+    return changes
+
+
+def _merge_chunk(
+    connection: Connection,
+    refs: list[str],
+    records: Mapping[str, list[SourceRecord]],
+    now: datetime,
+) -> list[Change]:
+    """Merge ``refs`` given their live ``records`` (bodies present where several contribute);
+    a ref without records leaves the catalog."""
     current = _current(connection, refs)
-    merging = [ref for ref in refs if _needs_bodies(ranks.get(ref, []))]
-    bodies = _bodies(connection, merging, now, written)
     writes: list[tuple[str, Stored]] = []
     conflicts_only: list[tuple[str, str | None]] = []
     removed: list[str] = []
     changes: list[Change] = []
     for ref in refs:
-        records = [
-            _with_body(record, bodies.get((ref, record.source))) for record in ranks.get(ref, [])
-        ]
         entry = current.get(ref)
-        stored = resolve(ref, records, entry.previous if entry else None)
+        stored = resolve(ref, records.get(ref, []), entry.previous if entry else None)
         if stored is None:
             if entry is not None:
                 removed.append(ref)
@@ -162,26 +186,50 @@ def _differs(stored: Stored, entry: _Current) -> bool:
     )
 
 
-def _live_ranks(
+def _pg_records(
     connection: Connection, refs: list[str], now: datetime
 ) -> dict[str, list[SourceRecord]]:
-    if is_postgres(connection):
-        with driver_cursor(connection) as cursor:
-            cursor.execute(_PG_LIVE_RANKS, {"refs": refs, "now": now})
-            rows: Iterable[Any] = cursor.fetchall()
-    else:
-        rows = connection.execute(
-            select(
-                source_entities.c.ref,
-                source_entities.c.source,
-                source_entities.c.priority,
-                source_entities.c.content_hash,
-                source_entities.c.merge_replace,
-            ).where(column_in(connection, source_entities.c.ref, refs), live(now))
-        ).all()
+    """The live records of ``refs``, bodies where several records may contribute."""
+    records: dict[str, list[SourceRecord]] = defaultdict(list)
+    if not refs:
+        return records
+    with driver_cursor(connection) as cursor:
+        cursor.execute(_PG_LIVE_RECORDS, {"refs": refs, "now": now})
+        for ref, source, priority, content_hash, replace, body in cursor:
+            parsed = {} if body is None else orjson.loads(body)
+            records[ref].append(SourceRecord(source, priority, parsed, content_hash, replace))
+    return records
+
+
+def _sqlite_records(
+    connection: Connection, refs: list[str], now: datetime, written: Written | None
+) -> dict[str, list[SourceRecord]]:
+    """The live records of ``refs``: their ranking columns first, then the bodies of the refs
+    that really merge (those just written are taken from ``written``, not read back)."""
+    s = source_entities.c
+    rows = connection.execute(
+        select(s.ref, s.source, s.priority, s.content_hash, s.merge_replace).where(
+            column_in(connection, s.ref, refs), live(now)
+        )
+    ).all()
     ranks: dict[str, list[SourceRecord]] = defaultdict(list)
     for ref, source, priority, content_hash, replace in rows:
         ranks[ref].append(SourceRecord(source, priority, {}, content_hash, bool(replace)))
+    merging = [ref for ref in refs if _needs_bodies(ranks.get(ref, []))]
+    if not merging:
+        return ranks
+    bodies = {
+        (ref, source): body
+        for ref, source, body in connection.execute(
+            select(s.ref, s.source, s.body).where(column_in(connection, s.ref, merging), live(now))
+        )
+    }
+    if written is not None:
+        bodies.update(
+            ((ref, written.source), written.bodies[ref]) for ref in merging if ref in written.bodies
+        )
+    for ref in merging:
+        ranks[ref] = [_with_body(record, bodies.get((ref, record.source))) for record in ranks[ref]]
     return ranks
 
 
@@ -201,29 +249,6 @@ def _current(connection: Connection, refs: list[str]) -> dict[str, _Current]:
         ref: _Current(Previous(source, content_hash, bool(has_body)), priority, conflict)
         for ref, source, content_hash, priority, has_body, conflict in rows
     }
-
-
-def _bodies(
-    connection: Connection, refs: list[str], now: datetime, written: Written | None
-) -> dict[tuple[str, str], Any]:
-    """(ref, source) -> body of the live records of ``refs``; those just written are taken
-    from ``written`` rather than read back."""
-    if not refs:
-        return {}
-    source = "" if written is None else written.source
-    held = [] if written is None else [ref for ref in refs if ref in written.bodies]
-    known = {(ref, source): written.bodies[ref] for ref in held} if written else {}
-    if is_postgres(connection):
-        params = {"refs": refs, "now": now, "skip": source, "known": held}
-        with driver_cursor(connection) as cursor:
-            cursor.execute(_PG_LIVE_BODIES, params)
-            return known | {(row[0], row[1]): orjson.loads(row[5]) for row in cursor}
-    rows = connection.execute(
-        select(source_entities.c.ref, source_entities.c.source, source_entities.c.body).where(
-            column_in(connection, source_entities.c.ref, refs), live(now)
-        )
-    )
-    return {(ref, source): body for ref, source, body in rows} | known
 
 
 def live(now: datetime) -> Any:

@@ -219,6 +219,7 @@ def store_entities(
         policy.priority,
         {e.ref: e.content_hash for e in changed},
         {e.ref: e.body for e in changed},
+        policy.replace,
     )
     merge_refs(connection, [*written.hashes, *also_merge], now, written)
     return len(changed)
