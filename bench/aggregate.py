@@ -1,7 +1,7 @@
 """Benchmark: the aggregator's merge against a plain bulk COPY, on a scratch PostgreSQL database.
 
     .venv/bin/python bench/aggregate.py [--entities N] [--page-size 500] [--body-bytes 1500]
-                                        [--database-url URL]
+                                        [--rounds R] [--database-url URL] [--results FILE]
 
 Three sources (priorities 3, 2, 1) of N entities each; half of each source's refs are shared by
 all three (so those refs really merge: every source stamps its own annotations, labels, tags
@@ -14,11 +14,16 @@ and description), the other half are its own (the fast path). Phases, each after
    ``source_entities``;
 3. 1% refresh: the second source provides its N entities again, 1% of them changed.
 
-Figures on stdout, the last line ``merge/COPY: X`` (full-merge rate / COPY rate). Targets
-(issue 13): at least 0.3, and the 1% refresh at most 5% of the full merge's time.
+Each round runs in a scratch database of its own. Figures on stdout and, as JSON, in
+``bench/results/aggregate-<N>.json``; the last line ``merge/COPY: X`` (full-merge rate / COPY
+rate, the median of the rounds). Targets (issue 13): at least 0.3, and the 1% refresh at most
+5% of the full merge's time.
 """
 
 import argparse
+import json
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -47,6 +52,7 @@ from migrations.runner import upgrade
 from models.database import create_database_engine
 from models.sql_repository import SqlRepository
 
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SOURCES = (("alpha", 3), ("bravo", 2), ("charlie", 1))
 REFRESHED = "bravo"
 
@@ -116,7 +122,8 @@ def counts(database: Database) -> tuple[int, int, int]:
     return int(catalog), int(merged), int(last)
 
 
-def run(args: argparse.Namespace, url: str) -> None:
+def run(args: argparse.Namespace, url: str) -> dict[str, float]:
+    """One round; returns its figures."""
     database = create_database_engine(url)
     upgrade(database)
     disable_autovacuum(database)
@@ -148,7 +155,17 @@ def run(args: argparse.Namespace, url: str) -> None:
         f"{after - last} changes"
     )
     database.dispose()
-    print(f"merge/COPY: {copy_seconds / merge_seconds:.2f}")
+    ratio = copy_seconds / merge_seconds
+    print(f"round merge/COPY: {ratio:.2f}")
+    return {
+        "merge_seconds": round(merge_seconds, 3),
+        "merge_records_per_second": round(rate),
+        "copy_seconds": round(copy_seconds, 3),
+        "copy_rows_per_second": round(3 * n / copy_seconds),
+        "refresh_seconds": round(refresh_seconds, 3),
+        "refresh_share_of_merge": round(share, 4),
+        "merge_over_copy": round(ratio, 3),
+    }
 
 
 def timed(database: Database, work: Callable[[], None]) -> float:
@@ -181,16 +198,43 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--entities", type=int, default=100_000, help="per source")
     parser.add_argument("--page-size", type=int, default=500)
     parser.add_argument("--body-bytes", type=int, default=1500)
+    parser.add_argument("--rounds", type=int, default=1, help="whole measurements, median shown")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
-    return parser.parse_args(argv)
+    parser.add_argument("--results", type=Path, help="JSON output (default: bench/results/)")
+    args = parser.parse_args(argv)
+    if args.entities < 200 or args.rounds < 1 or args.page_size < 1:
+        parser.error(
+            "--entities must be at least 200 (a 1% refresh), --rounds and --page-size >= 1"
+        )
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     configure_logging("WARNING")
-    with scratch_database(args.database_url) as url:
-        run(args, url)
-    print("done", file=sys.stderr)
+    rounds = []
+    for number in range(1, args.rounds + 1):
+        print(f"round {number} of {args.rounds}", file=sys.stderr)
+        with scratch_database(args.database_url) as url:
+            rounds.append(run(args, url))
+    ratio = statistics.median(figures["merge_over_copy"] for figures in rounds)
+    share = statistics.median(figures["refresh_share_of_merge"] for figures in rounds)
+    path: Path = args.results or RESULTS_DIR / f"aggregate-{args.entities}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        "entities_per_source": args.entities,
+        "page_size": args.page_size,
+        "body_bytes": args.body_bytes,
+        "rounds": rounds,
+        "median_merge_over_copy": ratio,
+        "median_refresh_share_of_merge": share,
+        "measured_at": datetime.now(UTC).isoformat(),
+        "load_average_at_end": [round(load, 2) for load in os.getloadavg()],
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"results: {path}")
+    print(f"refresh/merge (median): {share:.1%}")
+    print(f"merge/COPY: {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ Connected once per process when the app is built (``workers.celery_app``).
   configured secrets, so Celery's lines and ours look alike and neither leaks a token.
 - ``task_prerun`` / ``task_postrun``: every line a task logs, ours and Celery's, carries the
   task's id and name and, for tasks about one provider, its name (structlog context vars).
+- ``worker_process_init`` and the same two: a soft time limit signal that reaches a pool
+  child between tasks is logged and ignored instead of killing it (``stray_time_limits``).
 """
 
 from typing import Any
@@ -17,6 +19,7 @@ from celery.signals import setup_logging, task_postrun, task_prerun
 from catalog_ingest.app.config.loading import load_config
 from catalog_ingest.app.logging_setup import configure_logging
 from catalog_ingest.engine.redaction import Redactor
+from workers import stray_time_limits
 
 _UID = "catalog-ingest"
 
@@ -50,3 +53,4 @@ def connect() -> None:
     setup_logging.connect(configure_worker_logging, weak=False, dispatch_uid=f"{_UID}:logging")
     task_prerun.connect(bind_task_context, weak=False, dispatch_uid=f"{_UID}:bind")
     task_postrun.connect(clear_task_context, weak=False, dispatch_uid=f"{_UID}:clear")
+    stray_time_limits.connect()

@@ -41,7 +41,8 @@ def served_deployment(
         "api": {**API_SECTION, "actions": "enqueue"},
     }
     path.write_text(yaml.safe_dump(document))
-    config = load_config(path)
+    # environ={}: the file's URLs, as the worker reads them (see celery_deployment.deployment)
+    config = load_config(path, environ={})
     deployed = Deployment(path, config, database)
     context = build_context(config)
     try:
