@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 from catalog_ingest.app.composition import Runtime
 from catalog_ingest.contracts.locking import Lease, ProviderBusyError
+from catalog_ingest.engine.options import ProviderOptions
 from workers.limits import BurstLimits
 from workers.worker_settings import WorkerSettings
 
@@ -18,7 +19,9 @@ def provider_lease(runtime: Runtime, provider: str) -> Iterator[Lease]:
     (:class:`ProviderBusyError`, one line and exit 1: try again later, nothing is wrong).
     An unreachable Redis raises ``RedisError`` (one line, exit 1, in ``cli.main``).
     """
-    options = runtime.engine.binding(provider).options
+    bindings = runtime.engine.providers
+    # A name no provider is configured under (``ingest forget``): the default options' TTL.
+    options = bindings[provider].options if provider in bindings else ProviderOptions()
     ttl = BurstLimits.for_options(options, WorkerSettings().time_limit_margin).lock_ttl
     lease = runtime.lock.try_acquire(provider, ttl)
     if lease is None:

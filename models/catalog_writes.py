@@ -22,9 +22,15 @@ _SQLITE_CHUNK = 500
 """Stay far below SQLite's bound-parameter limit."""
 
 _PG_FETCH_HASHES = """
-SELECT ref, content_hash, priority, merge_replace, expires_at FROM source_entities
-WHERE source = %(source)s AND ref = ANY(%(refs)b)
+SELECT s.ref, s.content_hash, s.priority, s.merge_replace, s.expires_at
+FROM unnest(%(refs)b::text[]) AS u(ref)
+CROSS JOIN LATERAL (
+    SELECT * FROM source_entities s WHERE s.source = %(source)s AND s.ref = u.ref OFFSET 0
+) AS s
 """
+"""One primary-key probe per ref. ``ref = ANY(array)`` is at the mercy of the plan: a custom
+plan without statistics took the source's rows by ``source = ...`` alone and filtered every
+one of them against the array, a scan of the whole source for each page."""
 
 _PG_UPSERT_SOURCE = """
 INSERT INTO source_entities AS s

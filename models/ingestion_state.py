@@ -137,13 +137,28 @@ def guarded_update(
         raise explain_refusal(connection, ingestion_id, fence)
 
 
+ABANDONED = "abandoned"
+"""Outcome of a burst row its worker never ended (killed): closed when the next burst starts."""
+
+
 def start_burst(
     connection: Connection, ingestion_id: str, fence: int, now: datetime, worker: str
 ) -> int:
+    """Record a new burst; earlier bursts of the provider still open are closed as abandoned.
+
+    The caller holds the provider's lock and has just taken the fence, so no earlier burst of
+    this provider can still write: a row still open is a killed worker's (or one whose own end
+    was lost), and it ended at the latest now.
+    """
     guarded_update(connection, ingestion_id, fence, {"status": Status.BURSTING, "updated_at": now})
     provider = connection.execute(
         select(ingestions.c.provider_name).where(ingestions.c.id == ingestion_id)
     ).scalar_one()
+    connection.execute(
+        update(bursts)
+        .where(bursts.c.provider_name == provider, bursts.c.ended_at.is_(None))
+        .values(ended_at=now, outcome=ABANDONED)
+    )
     return int(
         connection.execute(
             bursts.insert()

@@ -40,6 +40,33 @@ RETURNING ref, xmax = 0
 """A page claims refs an event marked (``mark_id`` NULL); refs an earlier page marked are
 not returned: those are the pass's duplicates. ``xmax = 0`` tells an insert from a claim."""
 
+_PG_FETCH_AND_MARK_PAGE = """
+WITH page AS (
+    SELECT u.ref, s.content_hash, s.priority, s.merge_replace, s.expires_at
+    FROM unnest(%(refs)b::text[]) AS u(ref)
+    LEFT JOIN LATERAL (
+        SELECT * FROM source_entities s WHERE s.source = %(source)s AND s.ref = u.ref OFFSET 0
+    ) AS s ON true
+), marked AS (
+    INSERT INTO ingestion_mark_entities AS m (ingestion_id, ref, mark_id, existed)
+    SELECT %(ingestion_id)s, ref, %(mark_id)s, content_hash IS NOT NULL FROM page
+    ON CONFLICT (ingestion_id, ref) DO UPDATE SET mark_id = excluded.mark_id
+    WHERE m.mark_id IS NULL
+    RETURNING m.ref, xmax = 0 AS inserted
+), counted AS (
+    UPDATE ingestions SET entities = entities + (SELECT count(*) FROM marked WHERE inserted)
+    WHERE id = %(ingestion_id)s AND EXISTS (SELECT FROM marked WHERE inserted)
+)
+SELECT ref, content_hash, priority, merge_replace, expires_at, NULL::bool FROM page
+WHERE content_hash IS NOT NULL
+UNION ALL
+SELECT ref, NULL, NULL, NULL, NULL, inserted FROM marked
+"""
+"""A page's whole bookkeeping in one statement: the source's stored versions of its refs (one
+primary-key probe per ref), their marks (as :data:`_PG_MARK_PAGE_ENTITIES`), and the
+ingestion's count of marked refs. Rows with a hash are stored versions; the others are the
+refs the page marked (claimed or inserted)."""
+
 
 @dataclass(frozen=True, slots=True)
 class MarkOutcome:
@@ -154,6 +181,25 @@ def _pg_mark_refs(
     )
 
 
+def _pg_fetch_and_mark_page(
+    connection: Connection, ingestion_id: str, mark_id: int, source: str, refs: Sequence[str]
+) -> tuple[dict[str, StoredVersion], MarkOutcome]:
+    """:func:`fetch_versions`, :func:`mark_refs` and :func:`add_marked` of a page, at once."""
+    params = {"ingestion_id": ingestion_id, "mark_id": mark_id, "source": source, "refs": refs}
+    stored: dict[str, StoredVersion] = {}
+    accepted: set[str] = set()
+    new = 0
+    with driver_cursor(connection) as cursor:
+        cursor.execute(_PG_FETCH_AND_MARK_PAGE, params)
+        for ref, content_hash, priority, replace, expires_at, inserted in cursor:
+            if content_hash is not None:
+                stored[ref] = StoredVersion(content_hash, priority, replace, expires_at)
+                continue
+            accepted.add(ref)
+            new += bool(inserted)
+    return stored, MarkOutcome(new, frozenset(ref for ref in refs if ref not in accepted))
+
+
 def unmark_refs(connection: Connection, ingestion_id: str, refs: Sequence[str]) -> None:
     """Forget refs an event removed, so the ingestion's marks (and count) match the catalog."""
     if refs:
@@ -242,9 +288,12 @@ def mark_and_store(
     emitted them first (events always write: they are newer than the pass).
     """
     refs = [e.ref for e in entities]
-    stored = fetch_versions(connection, source, refs)
-    marked = mark_refs(connection, ingestion_id, mark_id, refs, stored)
-    add_marked(connection, ingestion_id, marked.new)
+    if mark_id is not None and refs and is_postgres(connection):
+        stored, marked = _pg_fetch_and_mark_page(connection, ingestion_id, mark_id, source, refs)
+    else:
+        stored = fetch_versions(connection, source, refs)
+        marked = mark_refs(connection, ingestion_id, mark_id, refs, stored)
+        add_marked(connection, ingestion_id, marked.new)
     if marked.duplicates:
         entities = [e for e in entities if e.ref not in marked.duplicates]
     written = store_entities(connection, source, entities, policy, now, stored, also_merge)

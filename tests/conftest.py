@@ -1,14 +1,23 @@
-"""Shared fixtures: storage and engine tests run against real PostgreSQL and SQLite."""
+"""Shared fixtures: storage and engine tests run against real PostgreSQL and SQLite, and
+tests that need Redis get a flushed database of the real server of their own."""
 
+import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import Engine
 
 from catalog_ingest.engine.clock import ManualClock
 from models.sql_repository import SqlRepository
+from tests.support.celery_deployment import fresh_redis_url
 from tests.support.databases import migrated_engine, scratch_postgres_database, truncate_all
+
+_redis_indexes = itertools.cycle(range(1, 16))
+_offset = os.getpid() % 15
+"""Databases 1-15 in turn (0 is left to the machine's other users), shifted per process."""
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +54,17 @@ def repository(db: Engine) -> SqlRepository:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A flushed Redis database of the test's own (see ``fresh_redis_url``)."""
+    return fresh_redis_url(1 + (next(_redis_indexes) + _offset) % 15)
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A client of the test's own (flushed) Redis database."""
+    connection = redis.Redis.from_url(redis_url)
+    yield connection
+    connection.close()

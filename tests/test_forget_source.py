@@ -4,16 +4,25 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+import redis
 from sqlalchemy import Engine, select
 
 from catalog_ingest.app.composition import build_runtime
 from catalog_ingest.app.config.loading import load_config
+from catalog_ingest.coordination.redis_lock import RedisProviderLock
 from catalog_ingest.engine.clock import ManualClock
 from catalog_ingest.engine.entity_preparation import entity_ref
 from models.catalog_reads import iter_entities
 from models.tables import catalog_entities
 from tests.support.cli_runner import run_ingest
 from tests.support.engine_harness import complete_pass
+
+
+@pytest.fixture
+def redis_env(redis_url: str) -> dict[str, str]:
+    """The environment beats the file: pin the command's Redis to the test's own."""
+    return {"REDIS_URL": redis_url}
 
 
 def _configure(path: Path, db: Engine, name: str, entities: int, seed: int) -> Path:
@@ -61,7 +70,7 @@ def _ref(entity: dict[str, Any]) -> str:
 
 
 def test_a_renamed_providers_records_are_reported_by_status_and_removed_by_forget(
-    tmp_path: Path, db: Engine
+    tmp_path: Path, db: Engine, redis_env: dict[str, str]
 ) -> None:
     config = _rename(tmp_path, db, new_seed=2)
     args = ("--config", str(config))
@@ -88,16 +97,16 @@ def test_a_renamed_providers_records_are_reported_by_status_and_removed_by_forge
     )
     assert len(_catalog(db)) == 150
 
-    configured = run_ingest("forget", "syn-b", "--yes", *args)
+    configured = run_ingest("forget", "syn-b", "--yes", *args, env=redis_env)
     assert configured.returncode == 2
     assert configured.stderr.strip() == (
         "error: syn-b is a configured provider; to drop its state use `ingest reset`"
     )
-    unknown = run_ingest("forget", "syn-z", "--yes", *args)
+    unknown = run_ingest("forget", "syn-z", "--yes", *args, env=redis_env)
     assert unknown.returncode == 2
     assert len(unknown.stderr.strip().splitlines()) == 1
 
-    forgotten = run_ingest("forget", "syn-a", "--yes", *args)
+    forgotten = run_ingest("forget", "syn-a", "--yes", *args, env=redis_env)
     assert forgotten.returncode == 0, forgotten.stderr
     assert "removed 100 record(s)" in forgotten.stdout
     assert {_ref(entity) for entity in iter_entities(db)} == new_refs
@@ -109,7 +118,7 @@ def test_a_renamed_providers_records_are_reported_by_status_and_removed_by_forge
 
 
 def test_after_forget_a_ref_both_sources_provided_points_at_the_configured_ones_record(
-    tmp_path: Path, db: Engine
+    tmp_path: Path, db: Engine, redis_env: dict[str, str]
 ) -> None:
     config = _rename(tmp_path, db, new_seed=1)  # same seed: syn-b's 50 refs are syn-a's too
     shared = _source_refs(db, "syn-b")
@@ -117,8 +126,56 @@ def test_after_forget_a_ref_both_sources_provided_points_at_the_configured_ones_
     before = _catalog(db)
     assert {before[ref] for ref in shared} == {"syn-a"}  # the lower source name wins a tie
 
-    forgotten = run_ingest("forget", "syn-a", "--yes", "--config", str(config))
+    forgotten = run_ingest("forget", "syn-a", "--yes", "--config", str(config), env=redis_env)
 
     assert forgotten.returncode == 0, forgotten.stderr
     assert _catalog(db) == dict.fromkeys(shared, "syn-b")
     assert {_ref(entity) for entity in iter_entities(db)} == shared
+
+
+def test_forget_refuses_while_a_worker_holds_the_sources_lock_and_deletes_nothing(
+    tmp_path: Path, db: Engine, redis_env: dict[str, str], redis_client: redis.Redis
+) -> None:
+    """A stale worker (or one that still has the old name configured) runs a burst of syn-a:
+    it holds syn-a's provider lock, the one a burst takes. Forget must not delete under it."""
+    config = _rename(tmp_path, db, new_seed=2)
+    args = ("--config", str(config))
+    before = _catalog(db)
+    assert len(before) == 150
+
+    lease = RedisProviderLock(redis_client).try_acquire("syn-a", ttl=60)
+    assert lease is not None
+    try:
+        refused = run_ingest("forget", "syn-a", "--yes", *args, env=redis_env)
+        assert refused.returncode == 1, (refused.stdout, refused.stderr)  # as a busy tick
+        assert refused.stderr.strip().splitlines() == [
+            "error: source syn-a is busy: a worker holds its provider lock (a burst under that "
+            "name still runs); nothing was removed, try again after it"
+        ]
+        assert refused.stdout == ""
+        assert _catalog(db) == before
+        assert len(_source_refs(db, "syn-a")) == 100
+        assert lease.held()  # forget did not take it away
+    finally:
+        lease.release()
+
+    forgotten = run_ingest("forget", "syn-a", "--yes", *args, env=redis_env)
+    assert forgotten.returncode == 0, forgotten.stderr
+    assert "removed 100 record(s)" in forgotten.stdout
+    assert set(_catalog(db).values()) == {"syn-b"}
+    # forget released the lock: a burst of that name could take it again
+    again = RedisProviderLock(redis_client).try_acquire("syn-a", ttl=60)
+    assert again is not None
+    again.release()
+
+
+def test_forget_says_in_one_line_when_redis_cannot_be_reached(tmp_path: Path, db: Engine) -> None:
+    config = _rename(tmp_path, db, new_seed=2)
+    unreachable = {"REDIS_URL": "redis://127.0.0.1:1/0"}
+
+    result = run_ingest("forget", "syn-a", "--yes", "--config", str(config), env=unreachable)
+
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: cannot reach Redis: ")
+    assert len(_catalog(db)) == 150

@@ -15,8 +15,6 @@ import redis
 from catalog_ingest.contracts.request_slots import SlotTimeoutError
 from catalog_ingest.coordination.local_slots import LocalRequestSlots
 from catalog_ingest.coordination.redis_slots import RedisRequestSlots
-from tests.celery.conftest import _redis_indexes
-from tests.support.celery_deployment import fresh_redis_url
 
 CALL = 0.02
 """Seconds one simulated call takes."""
@@ -50,11 +48,6 @@ def min_gap_per_slot_bound(intervals: list[tuple[float, float]], slots: int, res
     return all(
         starts[i + slots] - starts[i] >= CALL + rest - 0.005 for i in range(len(starts) - slots)
     )
-
-
-@pytest.fixture
-def redis_url() -> str:
-    return fresh_redis_url(1 + next(_redis_indexes) % 15)
 
 
 def test_processes_sharing_redis_slots_never_exceed_the_bound_and_keep_the_pacing(

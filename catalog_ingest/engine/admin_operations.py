@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from catalog_ingest.contracts.errors import UserError
+from catalog_ingest.contracts.locking import Lease, ensure_held
 from catalog_ingest.contracts.states import NextAction, Status
 from catalog_ingest.contracts.storage import Ingestion, IngestionRepository, Mark
 
@@ -131,9 +132,16 @@ def forget_source(
     configured: Collection[str],
     now: datetime,
     batch: int = FORGET_BATCH,
+    *,
+    lease: Lease | None = None,
 ) -> AdminResult:
     """Delete the records of a source no configured provider owns (a renamed or removed
-    provider): their catalog entries move to another source's record or go, as in a sweep."""
+    provider): their catalog entries move to another source's record or go, as in a sweep.
+
+    Callers that run concurrently with workers hold the source's provider lock and pass its
+    ``lease`` (a stale worker may still run a burst under that name): checked before deleting.
+    """
     forgettable_records(repository, source, configured)
+    ensure_held(lease)
     removed = repository.forget_source(source, now, batch)
     return AdminResult(source, f"removed {removed} record(s) and its ingestion records")

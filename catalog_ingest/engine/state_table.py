@@ -52,6 +52,25 @@ def _never_stop() -> bool:
     return False
 
 
+TIME_LIMIT = "time limit"
+"""Outcome of a burst ended by its task's time limit (Celery's ``SoftTimeLimitExceeded``)."""
+ERROR = "error"
+"""Outcome of a burst ended by an error its own handling let through."""
+_TIME_LIMIT_ERRORS = ("SoftTimeLimitExceeded", "TimeLimitExceeded")
+"""By name: the engine does not import Celery (or billiard, where these are defined)."""
+
+
+def escaped_outcome(error: BaseException) -> str:
+    """The history outcome of a burst that ended with ``error`` escaping it."""
+    if isinstance(error, FencedError | LockLostError):
+        return TickAction.FENCED
+    if isinstance(error, StopRequestedError):
+        return TickAction.STOPPED
+    if any(kind.__name__ in _TIME_LIMIT_ERRORS for kind in type(error).__mro__):
+        return TIME_LIMIT
+    return ERROR
+
+
 @dataclass(frozen=True, slots=True)
 class Stop:
     """When a burst must end early: on request, or as soon as its lease is gone."""
@@ -172,15 +191,35 @@ class Engine:
     def _burst(
         self, binding: ProviderBinding, ingestion: Ingestion, fence: int, stop: "Stop"
     ) -> TickOutcome:
+        progress = BurstProgress(done=ingestion.phase in LISTING_DONE)
         burst_id = self.repository.start_burst(
             ingestion.id, fence, self.clock.now(), self.worker_id
         )
-        progress = BurstProgress(done=ingestion.phase in LISTING_DONE)
-        outcome = self._run_burst(binding, ingestion, fence, stop, progress)
-        self.repository.finish_burst(
-            burst_id, self.clock.now(), outcome.action, progress.pages, progress.entities
-        )
+        try:
+            outcome = self._run_burst(binding, ingestion, fence, stop, progress)
+        except BaseException as error:
+            # Escaped the burst's own handling (e.g. the soft time limit fired inside it, or a
+            # refusal while backing off): the history row still ends, then the error goes on.
+            self._end_burst(burst_id, escaped_outcome(error), progress)
+            raise
+        self._end_burst(burst_id, outcome.action, progress)
         return outcome
+
+    def _end_burst(self, burst_id: int, outcome: str, progress: BurstProgress) -> None:
+        """Close the burst's history row. A failed write is logged, never raised: it must not
+        mask the burst's own error (the next burst of the provider closes the row as
+        abandoned)."""
+        try:
+            self.repository.finish_burst(
+                burst_id, self.clock.now(), outcome, progress.pages, progress.entities
+            )
+        except Exception as error:
+            log.error(
+                "burst history not ended",
+                burst=burst_id,
+                outcome=outcome,
+                error=self.redactor.describe_error(error),
+            )
 
     def _run_burst(
         self,

@@ -1,31 +1,12 @@
-"""Fixtures of the distributed tests: a fresh PostgreSQL database and Redis db per test."""
+"""Fixtures of the distributed tests: a fresh PostgreSQL database per test (their Redis
+database: ``redis_url`` of ``tests/conftest.py``)."""
 
-import itertools
-import os
 from collections.abc import Iterator
 
 import pytest
-import redis
 from sqlalchemy import Engine
 
-from tests.support.celery_deployment import fresh_redis_url
 from tests.support.databases import migrated_engine, scratch_postgres_database
-
-_redis_indexes = itertools.cycle(range(1, 16))
-_offset = os.getpid() % 15
-
-
-@pytest.fixture
-def redis_url() -> str:
-    return fresh_redis_url(1 + (next(_redis_indexes) + _offset) % 15)
-
-
-@pytest.fixture
-def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    """A client of the test's own (flushed) Redis database."""
-    connection = redis.Redis.from_url(redis_url)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture

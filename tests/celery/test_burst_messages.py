@@ -49,7 +49,7 @@ def test_a_burst_sent_by_hand_is_cut_short_by_the_providers_soft_time_limit(
         "settings": {"entities": 200, "page_size": 100, "page_delay_ms": 6000},
     }
     with deployment(tmp_path, database, database_url, redis_url, [hanging]) as deployed:
-        deployed.start_worker("w1", concurrency=1, INGEST_TIME_LIMIT_MARGIN="1")
+        worker = deployed.start_worker("w1", concurrency=1, INGEST_TIME_LIMIT_MARGIN="1")
         sent = time.monotonic()
 
         deployed.send("ingest.burst", "synth")  # as `celery call` or Flower would: no limits
@@ -62,3 +62,5 @@ def test_a_burst_sent_by_hand_is_cut_short_by_the_providers_soft_time_limit(
         assert "SoftTimeLimitExceeded" in row.last_error
         assert time.monotonic() - sent < 6  # well before the page would have ended
         assert deployed.sequences(row.id) == []
+        # the pool child's guard (workers/stray_time_limits.py) passed the signal to the task
+        assert "stray soft time limit signal ignored" not in worker.log_path.read_text()

@@ -7,9 +7,7 @@ The OpenChoreo simulator (namespace era) runs in this process on a loopback port
 """
 
 import base64
-import itertools
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,6 @@ from catalog_ingest.app.config.loading import load_config
 from catalog_ingest.service.context import ServiceContext, build_context
 from catalog_ingest.simulator.spec import DatasetSpec
 from models.tables import catalog_entities
-from tests.support.celery_deployment import fresh_redis_url
 from tests.support.databases import scratch_postgres_database
 from tests.support.http_service import (
     API_SECTION,
@@ -43,9 +40,6 @@ SPEC = DatasetSpec(orgs=2, projects=2, components=4, seed=6)
 TOPIC = "openchoreo"
 LIMIT = 4096
 """``api.max_event_bytes`` of these tests."""
-
-_redis_indexes = itertools.cycle(range(1, 16))
-_offset = os.getpid() % 15
 
 
 def openchoreo(name: str, url: str) -> dict[str, Any]:
@@ -79,11 +73,6 @@ def service_for(
 def upstream() -> Iterator[Running]:
     with running(SPEC) as sim:
         yield sim
-
-
-@pytest.fixture
-def redis_url() -> str:
-    return fresh_redis_url(1 + (next(_redis_indexes) + _offset) % 15)
 
 
 @pytest.fixture
