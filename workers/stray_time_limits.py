@@ -14,11 +14,14 @@ by then, gets ``SoftTimeLimitExceeded`` outside any task, billiard logs "Pool pr
 error" with a traceback and the child exits. The same race exists, narrower, whenever a
 task ends just as its soft limit passes.
 
-Whatever leaves the timer behind, a child knows whether it runs one of our tasks: the task
-ids between ``task_prerun`` and ``task_postrun`` (sent in a ``finally``, so a task that
-raises is cleared too). The guard delegates to billiard's handler while a task runs, so a
-task over its soft limit still gets ``SoftTimeLimitExceeded`` as before; otherwise it logs
-one warning with the pid and returns.
+Whatever leaves the timer behind, a child knows which tasks it runs and since when: the
+tasks between ``task_prerun`` and ``task_postrun`` (sent in a ``finally``, so a task that
+raises is cleared too), each with its start and its soft limit. The guard delegates to
+billiard's handler when a running task's soft limit is due (within a tolerance: the parent's
+timer starts when the child accepts the job, a moment before ``task_prerun``), so a task over
+its soft limit still gets ``SoftTimeLimitExceeded`` as before. Otherwise the signal is stray:
+no task runs, or the running one is far from its limit (the leftover timer of a task that
+ended before it started); the guard logs one warning with the pid and returns.
 
 Installation: billiard's child calls Celery's initializer (which sends
 ``worker_process_init``) *before* it installs its own ``SIGUSR1`` handler, by the module
@@ -31,7 +34,9 @@ installs its handler another way: the guard is then in place from the first task
 
 import os
 import signal
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
@@ -48,8 +53,24 @@ SoftTimeoutHandler = Callable[[int, FrameType | None], Any]
 _SOFT_TIMEOUT_SIGNAL: int | None = getattr(signal, "SIGUSR1", None)
 """The signal billiard sends for a soft time limit (``None`` where there is no SIGUSR1)."""
 
-_running: set[str] = set()
-"""Ids of the tasks this process runs now (one, or more when a task applies another)."""
+
+@dataclass(frozen=True, slots=True)
+class _Running:
+    """A task this process runs: since when (monotonic seconds) and its soft limit, if any."""
+
+    started: float
+    soft_limit: float | None
+
+    def due(self, now: float) -> bool:
+        """Its soft limit may have passed (without a known limit: assume so, as billiard)."""
+        if self.soft_limit is None:
+            return True
+        tolerance = max(1.0, 0.1 * self.soft_limit)
+        return now - self.started >= self.soft_limit - tolerance
+
+
+_running: dict[str, _Running] = {}
+"""The tasks this process runs now, by id (one, or more when a task applies another)."""
 
 _in_pool_child = False
 """Set in a prefork child only: elsewhere (the worker's main process, the embedded mode's
@@ -63,11 +84,14 @@ class _Guard:
         self.delegate = delegate
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
-        if _running:
+        now = time.monotonic()
+        if any(task.due(now) for task in _running.values()):
             self.delegate(signum, frame)  # raises SoftTimeLimitExceeded in the task
             return
+        reason = "a task runs, far from its soft limit" if _running else "no task is running"
         log.warning(
-            "stray soft time limit signal ignored: no task is running",
+            "stray soft time limit signal ignored",
+            reason=reason,
             pid=os.getpid(),
             signal=signal.Signals(signum).name,
         )
@@ -85,10 +109,20 @@ def install_in_child(**_: Any) -> None:
     billiard.pool.soft_timeout_sighandler = _guard(billiard.pool.soft_timeout_sighandler)
 
 
-def task_started(task_id: str | None = None, **_: Any) -> None:
+def soft_limit_of(task: Any) -> float | None:
+    """The soft limit the pool applies to the task's current run: the message's, else the
+    task's, else the worker's default (as ``celery.worker.request`` and billiard pick it)."""
+    limits = getattr(task.request, "timelimit", None) or (None, None)
+    soft = limits[1] if len(limits) > 1 else None
+    soft = soft or getattr(task, "soft_time_limit", None) or task.app.conf.task_soft_time_limit
+    return float(soft) if soft else None
+
+
+def task_started(task_id: str | None = None, task: Any = None, **_: Any) -> None:
     """``task_prerun``: a task runs; make sure the guard is the installed handler."""
     if task_id is not None:
-        _running.add(task_id)
+        soft = soft_limit_of(task) if task is not None else None
+        _running[task_id] = _Running(time.monotonic(), soft)
     if not _in_pool_child or _SOFT_TIMEOUT_SIGNAL is None:
         return
     installed = signal.getsignal(_SOFT_TIMEOUT_SIGNAL)
@@ -99,7 +133,7 @@ def task_started(task_id: str | None = None, **_: Any) -> None:
 def task_finished(task_id: str | None = None, **_: Any) -> None:
     """``task_postrun``: the task is over, a soft time limit signal from now on is stray."""
     if task_id is not None:
-        _running.discard(task_id)
+        _running.pop(task_id, None)
 
 
 def connect() -> None:

@@ -2,7 +2,6 @@
 
 import time
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 
@@ -54,11 +53,9 @@ def test_a_burst_sent_by_hand_is_cut_short_by_the_providers_soft_time_limit(
 
         deployed.send("ingest.burst", "synth")  # as `celery call` or Flower would: no limits
 
-        def backing_off() -> Any:
-            row = deployed.open_ingestion("synth")
-            return row if row is not None and row.next_action == "backoff" else None
-
-        row = wait_for(backing_off, 30, "the hanging burst to be cut short")
+        row = wait_for(
+            lambda: deployed.backing_off("synth"), 30, "the hanging burst to be cut short"
+        )
         assert "SoftTimeLimitExceeded" in row.last_error
         assert time.monotonic() - sent < 6  # well before the page would have ended
         assert deployed.sequences(row.id) == []

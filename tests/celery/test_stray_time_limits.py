@@ -76,3 +76,37 @@ def test_a_soft_time_limit_signal_to_an_idle_pool_child_is_logged_and_the_child_
 
         run_upkeep(deployed, worker)  # and the same child still runs tasks
         assert pool_children(worker.process.pid) == [child]
+
+
+def test_a_stray_signal_while_a_task_is_far_from_its_soft_limit_does_not_interrupt_it(
+    tmp_path: Path, database: Engine, database_url: str, redis_url: str
+) -> None:
+    """The leftover timer of a task that ended before this one started fires early in this
+    one's run: ignored; the task's own soft limit still ends it when due."""
+    hanging = {  # a page takes 10 s; with a 1 s margin the soft limit is 4 + 1 = 5 s
+        **PROVIDER,
+        "options": {"burst_length": 4, "burst_interval": 5},
+        "settings": {"entities": 200, "page_size": 100, "page_delay_ms": 10000},
+    }
+    with deployment(tmp_path, database, database_url, redis_url, [hanging]) as deployed:
+        worker = deployed.start_worker("w1", concurrency=1, INGEST_TIME_LIMIT_MARGIN="1")
+        [child] = wait_for(lambda: pool_children(worker.process.pid), 30, "the pool child")
+        deployed.send(task_names.BURST, "synth")
+        wait_for(lambda: deployed.burst_rows("synth"), 30, f"the burst to start:\n{worker.log()}")
+        time.sleep(0.3)  # inside its first page, some 4.5 s before its soft limit
+
+        os.kill(child, signal.SIGUSR1)
+        signalled = time.monotonic()
+
+        wait_for(lambda: STRAY in full_log(worker), 10, f"the stray warning:\n{worker.log()}")
+        [warning] = [line for line in full_log(worker).splitlines() if STRAY in line]
+        assert "far from its soft limit" in warning and f"pid={child}" in warning, warning
+
+        row = wait_for(
+            lambda: deployed.backing_off("synth"),
+            30,
+            f"the burst's own soft limit:\n{worker.log()}",
+        )
+        assert "SoftTimeLimitExceeded" in row.last_error
+        assert time.monotonic() - signalled > 3  # its own limit at 5 s, not the stray signal
+        assert alive(child)

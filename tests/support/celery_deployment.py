@@ -105,6 +105,11 @@ class Deployment:
         row = self.open_ingestion(provider)
         return row if row is not None and row.status == "resting" else None
 
+    def backing_off(self, provider: str) -> Any:
+        """The provider's open ingestion when it waits in backoff (a burst's error), else None."""
+        row = self.open_ingestion(provider)
+        return row if row is not None and row.next_action == "backoff" else None
+
     def burst_rows(self, provider: str) -> list[Any]:
         with self.database.connect() as connection:
             return list(
