@@ -26,7 +26,7 @@ from catalog_ingest.aggregation.resolution import Previous, Stored, keeps_body, 
 from catalog_ingest.contracts.catalog import SourceRecord
 from models.change_feed import Change, lock_feed, record_changes
 from models.dialect import column_in, driver_cursor, is_postgres, upsert_for
-from models.pointer_merge import Written, fast_merge
+from models.pointer_merge import Written, fast_merge, stored_record
 from models.tables import catalog_entities, source_entities
 
 _SQLITE_CHUNK = 500
@@ -196,8 +196,7 @@ def _pg_records(
     with driver_cursor(connection) as cursor:
         cursor.execute(_PG_LIVE_RECORDS, {"refs": refs, "now": now})
         for ref, source, priority, content_hash, replace, body in cursor:
-            parsed = {} if body is None else orjson.loads(body)
-            records[ref].append(SourceRecord(source, priority, parsed, content_hash, replace))
+            records[ref].append(stored_record(source, priority, content_hash, replace, body))
     return records
 
 

@@ -77,6 +77,15 @@ SELECT ref, hash, position, NULL, NULL, NULL, NULL FROM changed
 """A ``replace`` record's body is not read: it contributes whole (a pointer) or not at all."""
 
 
+def stored_record(
+    source: str, priority: int, content_hash: str, replace: bool, body: str | None
+) -> SourceRecord:
+    """A record as read by a merge statement: its body as JSON text, or ``None`` when the
+    statement did not read it (the merge does not need it)."""
+    parsed = {} if body is None else orjson.loads(body)
+    return SourceRecord(source, priority, parsed, content_hash, replace)
+
+
 @dataclass(frozen=True, slots=True)
 class Written:
     """Records one source just wrote: its name, their priority and merge mode, ref -> content
@@ -130,6 +139,5 @@ def fast_merge(
                 continue
             if ref not in shared:
                 shared[ref] = [written.record(ref)]
-            parsed = {} if body is None else orjson.loads(body)
-            shared[ref].append(SourceRecord(source, priority, parsed, content_hash, replace))
+            shared[ref].append(stored_record(source, priority, content_hash, replace, body))
     return FastMerge(shared, changes)
